@@ -1,0 +1,1 @@
+"""End-to-end case studies (simulate -> reduce -> continue -> figures) and the command line."""
