@@ -18,6 +18,7 @@ SUBCOMMANDS = (
     "case_studies.cli.reduce_cmd",
     "case_studies.cli.continue_cmd",
     "case_studies.cli.reproduce_cmd",
+    "case_studies.cli.attractors_cmd",
 )
 
 
