@@ -15,7 +15,9 @@ _LAZY = {
     "continue_codim2": "bifurcation.codim2",
     "continue_cycles": "bifurcation.cycles",
     "OrbitGuess": "bifurcation.cycles",
-    "integrate": "bifurcation.integrate",
+    "integrate": "bifurcation.integration",
+    "attractor_census": "bifurcation.attractors",
+    "largest_lyapunov_exponent": "bifurcation.lyapunov",
 }
 
 __all__ = ["ODESystem", "Branch", "CycleBranch", "SpecialPoint", "Endpoint", *_LAZY]

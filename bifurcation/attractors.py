@@ -1,0 +1,424 @@
+"""Attractor census: which attractors coexist at given parameters, and how large their basins are.
+
+Initial conditions are drawn by a ``sampler``; each is integrated for ``t_transient`` and then
+recorded for ``t_record`` (in parallel through :func:`simulate.executor.map_tasks`). The end of
+each run is classified:
+
+- ``"equilibrium"``: the state moved less than ``tol_equilibrium`` (relative) over the record
+  window;
+- ``"cycle"``: the upward crossings of a scalar observable y(t) through its mid-range (a
+  Poincaré section) have return times and peak values that repeat with the smallest period
+  ``k`` in 1..``max_k`` (``period_k``; k = 2 is a period-doubled orbit, alternating big/small
+  peaks) within ``tol_cycle``;
+- otherwise ``"quasi-periodic"`` or ``"irregular"``, told apart by the largest Lyapunov
+  exponent along the record (``> lyapunov_threshold``: irregular).
+
+Runs that end on the same attractor are merged (equilibria by distance; cycles by ``period_k``,
+period and the range of y; aperiodic ones by the range of y and the mean state). Each attractor
+gets its basin fraction *relative to the sampler* (the fraction of samples that reach it) with a
+Wilson 95% binomial confidence interval.
+
+Examples
+--------
+>>> census = attractor_census(system, BoxSampler(lo, hi), n_samples=200)   # doctest: +SKIP
+>>> for a in census.attractors:                                           # doctest: +SKIP
+...     print(a.kind, a.period, a.fraction, a.ci)
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.stats import norm
+
+from simulate.executor import map_tasks, spawn_seeds
+from simulate.validation import ParameterError, check_number
+
+from .integration import integrate
+from .system import ODESystem
+
+__all__ = [
+    "attractor_census",
+    "Census",
+    "Attractor",
+    "BoxSampler",
+    "NormalSampler",
+    "wilson_interval",
+    "classify_trajectory",
+    "section_crossings",
+]
+
+MIN_SAMPLES = 30
+
+
+def wilson_interval(k: int, n: int, level: float = 0.95) -> tuple:
+    """Wilson score interval for a binomial proportion k/n."""
+    if n <= 0:
+        return (0.0, 1.0)
+    z = norm.ppf(0.5 + level / 2)
+    ph = k / n
+    den = 1 + z * z / n
+    centre = (ph + z * z / (2 * n)) / den
+    half = z * np.sqrt(ph * (1 - ph) / n + z * z / (4 * n * n)) / den
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+class BoxSampler:
+    """Initial conditions uniform in the box [lo, hi] (per component)."""
+
+    def __init__(self, lo, hi):
+        self.lo = np.asarray(lo, float)
+        self.hi = np.asarray(hi, float)
+        if self.lo.shape != self.hi.shape or np.any(self.hi < self.lo):
+            raise ParameterError("BoxSampler needs lo and hi of the same shape with lo <= hi")
+
+    def __call__(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return rng.uniform(self.lo, self.hi, size=(n, self.lo.size))
+
+
+class NormalSampler:
+    """Initial conditions from a normal distribution N(mean, diag(scale²))."""
+
+    def __init__(self, mean, scale):
+        self.mean = np.asarray(mean, float)
+        self.scale = np.broadcast_to(np.asarray(scale, float), self.mean.shape)
+
+    def __call__(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.mean + self.scale * rng.standard_normal((n, self.mean.size))
+
+
+@dataclass
+class Attractor:
+    """One attractor found by the census.
+
+    Attributes
+    ----------
+    kind : str
+        ``"equilibrium"``, ``"cycle"``, ``"quasi-periodic"`` or ``"irregular"``.
+    x : ndarray (n,)
+        A state on the attractor (the equilibrium; for others the last recorded state).
+    period : float or None
+        Full period of a cycle (k return times).
+    period_k : int or None
+        Number of section crossings per period (1 simple, 2 period-doubled, ...).
+    peaks : ndarray or None
+        The k peak values of the observable per period.
+    y_range : tuple
+        (min, max) of the observable on the attractor.
+    count : int
+        Samples that reached it.
+    fraction : float
+        Basin fraction relative to the sampler.
+    ci : tuple
+        Wilson 95% interval of ``fraction``.
+    members : list of int
+        Indices of those samples.
+    lyapunov : float or None
+        Largest Lyapunov exponent estimate along the record (when computed).
+    """
+
+    kind: str
+    x: np.ndarray
+    period: float | None = None
+    period_k: int | None = None
+    peaks: np.ndarray | None = None
+    y_range: tuple = (np.nan, np.nan)
+    count: int = 0
+    fraction: float = 0.0
+    ci: tuple = (0.0, 1.0)
+    members: list = field(default_factory=list)
+    lyapunov: float | None = None
+    mean_state: np.ndarray | None = None
+
+
+@dataclass
+class Census:
+    """Result of :func:`attractor_census`."""
+
+    attractors: list
+    n_samples: int
+    n_failed: int
+    labels: np.ndarray
+    params: dict
+    settings: dict
+    samples: np.ndarray = field(repr=False, default=None)
+
+    def table(self) -> list:
+        """One dict per attractor, JSON-ready."""
+        rows = []
+        for a in self.attractors:
+            rows.append({
+                "kind": a.kind, "period": a.period, "period_k": a.period_k,
+                "fraction": a.fraction, "ci_low": a.ci[0], "ci_high": a.ci[1],
+                "count": a.count, "y_min": a.y_range[0], "y_max": a.y_range[1],
+                "lyapunov": a.lyapunov,
+            })
+        return rows
+
+
+def section_crossings(t: np.ndarray, y: np.ndarray, level: float) -> np.ndarray:
+    """Times of upward crossings of ``y`` through ``level`` (linear interpolation)."""
+    below = y[:-1] < level
+    above = y[1:] >= level
+    idx = np.flatnonzero(below & above)
+    frac = (level - y[idx]) / (y[idx + 1] - y[idx])
+    return t[idx] + frac * (t[idx + 1] - t[idx])
+
+
+def _peaks_between(t, y, crossings):
+    """Maximum of y between successive crossings."""
+    out = []
+    for a, b in zip(crossings[:-1], crossings[1:]):
+        sel = (t >= a) & (t < b)
+        out.append(np.max(y[sel]) if np.any(sel) else np.nan)
+    return np.array(out)
+
+
+def classify_trajectory(t, x, y, *, tol_equilibrium=1e-6, tol_cycle=1e-3, max_k=8):
+    """Classify a recorded trajectory (after the transient).
+
+    Parameters
+    ----------
+    t : ndarray (T,)
+    x : ndarray (T, n)
+    y : ndarray (T,)
+        Scalar observable for the Poincaré section.
+    tol_equilibrium : float
+        Largest relative excursion of the state over the window for an equilibrium.
+    tol_cycle : float
+        Relative tolerance on return times and peak values for periodicity.
+    max_k : int
+        Largest period-k tested.
+
+    Returns
+    -------
+    dict
+        ``kind`` and, for cycles, ``period``, ``period_k``, ``peaks``.
+    """
+    scale = 1.0 + np.max(np.abs(x), axis=0)
+    excursion = np.max((np.max(x, axis=0) - np.min(x, axis=0)) / scale)
+    y_range = (float(np.min(y)), float(np.max(y)))
+    if excursion < tol_equilibrium:
+        return {"kind": "equilibrium", "y_range": y_range}
+    level = 0.5 * (y_range[0] + y_range[1])
+    cr = section_crossings(t, y, level)
+    if len(cr) < 2 * max_k + 2:
+        # too few returns to judge periodicity: a slow orbit or a slow approach
+        return {"kind": "unresolved", "y_range": y_range, "crossings": len(cr)}
+    T = np.diff(cr)
+    pk = _peaks_between(t, y, cr)
+    yscale = max(y_range[1] - y_range[0], 1e-300)
+    for k in range(1, max_k + 1):
+        dT = np.abs(T[k:] - T[:-k]) / np.mean(T)
+        dp = np.abs(pk[k:] - pk[:-k]) / yscale
+        if np.max(dT) < tol_cycle and np.max(dp) < tol_cycle:
+            period = float(np.sum(T[-k:]))
+            peaks = pk[-k:]
+            # rotate so that the largest peak comes first (a canonical phase)
+            peaks = np.roll(peaks, -int(np.argmax(peaks)))
+            return {"kind": "cycle", "period": period, "period_k": k, "peaks": peaks,
+                    "y_range": y_range}
+    return {"kind": "aperiodic", "y_range": y_range}
+
+
+def _observable_values(system, x, p, observable):
+    if observable is None:
+        return x[:, 0]
+    if callable(observable):
+        return np.array([observable(xi, p) for xi in x])
+    if isinstance(observable, (int, np.integer)):
+        return x[:, int(observable)]
+    if observable in system.outputs:
+        g = system.outputs[observable]
+        return np.array([g(xi, p) for xi in x])
+    if observable in system.state_names:
+        return x[:, system.state_names.index(observable)]
+    raise ParameterError(
+        f"observable = {observable!r} is neither an output, a state name, an index nor a "
+        f"callable; outputs: {list(system.outputs)}"
+    )
+
+
+def _census_task(task):
+    system, x0, p, s = task
+    try:
+        pre = integrate(system, x0, s["t_transient"], p=p, method=s["method"], rtol=s["rtol"],
+                        atol=s["atol"])
+        if not pre.success:
+            return {"kind": "failed", "message": pre.message}
+        rec = integrate(system, pre.x[-1], s["t_record"], p=p, method=s["method"],
+                        rtol=s["rtol"], atol=s["atol"], dt_out=s["dt_out"])
+        if not rec.success:
+            return {"kind": "failed", "message": rec.message}
+    except (ValueError, ArithmeticError) as exc:
+        return {"kind": "failed", "message": str(exc)}
+    y = _observable_values(system, rec.x, p, s["observable"])
+    out = classify_trajectory(rec.t, rec.x, y, tol_equilibrium=s["tol_equilibrium"],
+                              tol_cycle=s["tol_cycle"], max_k=s["max_k"])
+    out["x"] = rec.x[-1]
+    out["mean_state"] = rec.x.mean(axis=0)
+    if out["kind"] == "aperiodic":
+        from .lyapunov import largest_lyapunov_exponent
+
+        if s["lyapunov_time"] > 0:
+            lyap = largest_lyapunov_exponent(
+                system, rec.x[-1], t_end=s["lyapunov_time"], p=p, t_transient=0.0,
+                dt=s["lyapunov_dt"], renorm_interval=max(s["lyapunov_dt"], s["dt_out"]),
+            )
+            out["lyapunov"] = lyap.value
+            out["kind"] = ("irregular" if lyap.value > s["lyapunov_threshold"]
+                           else "quasi-periodic")
+        else:
+            out["kind"] = "irregular"
+    return out
+
+
+def _same(a: Attractor, r: dict, s) -> bool:
+    if a.kind != r["kind"]:
+        return False
+    tol = s["merge_tol"]
+    if a.kind == "equilibrium":
+        d = np.max(np.abs(a.x - r["x"]) / (1.0 + np.abs(a.x)))
+        return d < tol
+    yscale = max(abs(a.y_range[1]), abs(a.y_range[0]), 1e-300)
+    same_range = (abs(a.y_range[0] - r["y_range"][0]) < tol * yscale
+                  and abs(a.y_range[1] - r["y_range"][1]) < tol * yscale)
+    if a.kind == "cycle":
+        return (a.period_k == r["period_k"] and abs(a.period - r["period"]) < tol * a.period
+                and same_range
+                and np.max(np.abs(a.peaks - r["peaks"])) < tol * yscale
+                and np.max(np.abs(a.mean_state - r["mean_state"])
+                           / (1.0 + np.abs(a.mean_state))) < 10 * tol)
+    return same_range and np.max(np.abs(a.mean_state - r["mean_state"])
+                                 / (1.0 + np.abs(a.mean_state))) < 10 * tol
+
+
+def attractor_census(
+    system: ODESystem,
+    sampler,
+    n_samples: int = 300,
+    *,
+    p=None,
+    seed: int = 0,
+    t_transient: float = 500.0,
+    t_record: float = 200.0,
+    dt_out: float | None = None,
+    observable=None,
+    method: str = "LSODA",
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
+    tol_equilibrium: float = 1e-6,
+    tol_cycle: float = 1e-3,
+    max_k: int = 8,
+    merge_tol: float = 1e-2,
+    lyapunov_time: float = 0.0,
+    lyapunov_dt: float = 0.01,
+    lyapunov_threshold: float = 1e-2,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool = False,
+) -> Census:
+    """Integrate from many initial conditions and list the attractors reached.
+
+    Parameters
+    ----------
+    system : ODESystem
+    sampler : callable ``(rng, n) -> ndarray (n, n_states)``
+        Draws initial conditions (e.g. :class:`BoxSampler`); basin fractions are relative to
+        it.
+    n_samples : int
+        Number of initial conditions (a warning below 30: fractions then mean little).
+    p : array_like or dict, optional
+        Parameters (default ``system.params``).
+    seed : int
+        Root seed of the sampler (results do not depend on the number of workers).
+    t_transient, t_record : float
+        Time discarded, then time recorded for classification.
+    dt_out : float, optional
+        Output spacing of the record (default ``t_record / 4000``).
+    observable : str, int or callable, optional
+        Scalar used for the Poincaré section: an output name, a state name or index, or
+        ``g(x, p)``; default the first state.
+    method, rtol, atol : integration settings (:func:`bifurcation.integration.integrate`).
+    tol_equilibrium, tol_cycle, max_k, merge_tol : classification settings (module docstring).
+    lyapunov_time : float
+        Averaging time of the Lyapunov estimate that separates quasi-periodic from irregular
+        runs (0: every aperiodic run is reported as irregular).
+    lyapunov_dt, lyapunov_threshold : Lyapunov step and threshold.
+    workers, scheduler : executor settings (:func:`simulate.executor.map_tasks`).
+    progress : bool
+        Progress bar.
+
+    Returns
+    -------
+    Census
+    """
+    n_samples = int(check_number("n_samples", n_samples, 1, None, integer=True))
+    if n_samples < MIN_SAMPLES:
+        warnings.warn(
+            f"n_samples = {n_samples} is too few for meaningful basin fractions: the 95% "
+            f"interval of a fraction near 1/2 is +-{1.96 * 0.5 / np.sqrt(n_samples):.2f}; use at "
+            f"least {MIN_SAMPLES} (about 400 for +-0.05)", stacklevel=2)
+    check_number("t_transient", t_transient, 0.0, None, lo_open=True)
+    check_number("t_record", t_record, 0.0, None, lo_open=True)
+    pv = system._as_p(p)
+    rng = np.random.default_rng(spawn_seeds(seed, 1)[0])
+    X0 = np.asarray(sampler(rng, n_samples), float)
+    if X0.shape != (n_samples, system.n_states):
+        raise ParameterError(
+            f"the sampler returned shape {X0.shape}; expected ({n_samples}, {system.n_states})"
+        )
+    settings = dict(
+        t_transient=float(t_transient), t_record=float(t_record),
+        dt_out=float(dt_out) if dt_out else float(t_record) / 4000.0,
+        observable=observable, method=method, rtol=rtol, atol=atol,
+        tol_equilibrium=tol_equilibrium, tol_cycle=tol_cycle, max_k=int(max_k),
+        merge_tol=merge_tol, lyapunov_time=float(lyapunov_time),
+        lyapunov_dt=float(lyapunov_dt), lyapunov_threshold=float(lyapunov_threshold),
+    )
+    tasks = [(system, X0[i], pv, settings) for i in range(n_samples)]
+    results = map_tasks(_census_task, tasks, workers=workers, scheduler=scheduler,
+                        progress=progress, desc="attractor census")
+    attractors: list[Attractor] = []
+    labels = -np.ones(n_samples, dtype=np.int64)
+    n_failed = 0
+    for i, r in enumerate(results):
+        if r["kind"] in ("failed", "unresolved"):
+            n_failed += 1
+            continue
+        for j, a in enumerate(attractors):
+            if _same(a, r, settings):
+                a.count += 1
+                a.members.append(i)
+                labels[i] = j
+                break
+        else:
+            attractors.append(Attractor(
+                kind=r["kind"], x=r["x"], period=r.get("period"), period_k=r.get("period_k"),
+                peaks=r.get("peaks"), y_range=r["y_range"], count=1, members=[i],
+                lyapunov=r.get("lyapunov"), mean_state=r["mean_state"],
+            ))
+            labels[i] = len(attractors) - 1
+    for a in attractors:
+        a.fraction = a.count / n_samples
+        a.ci = wilson_interval(a.count, n_samples)
+    if n_failed:
+        warnings.warn(
+            f"{n_failed} of {n_samples} runs failed or did not settle within "
+            f"t_transient = {t_transient:g} + t_record = {t_record:g}; they count in no basin. "
+            "Increase t_transient/t_record or check the sampler.", stacklevel=2)
+    attractors.sort(key=lambda a: -a.count)
+    remap = {old: new for new, old in enumerate(
+        [results_index for results_index in _order(attractors, labels)])}
+    labels = np.array([remap.get(lab, -1) for lab in labels])
+    return Census(attractors, n_samples, n_failed, labels, system.params_dict(pv), settings, X0)
+
+
+def _order(attractors, labels):
+    """Old label of each attractor in its sorted order."""
+    old = []
+    for a in attractors:
+        old.append(int(labels[a.members[0]]))
+    return old
