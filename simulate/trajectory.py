@@ -311,7 +311,7 @@ class TrajectoryWriter:
         if chunk.ndim == 0:
             chunk = chunk.reshape(1)
         if name not in self._file:
-            rows = max(1, min(65536, 1 << 20 // max(1, chunk[0].nbytes if len(chunk) else 8)))
+            rows = max(1, min(65536, (1 << 20) // max(1, chunk[0].nbytes if len(chunk) else 8)))
             self._file.create_dataset(
                 name, data=chunk, maxshape=(None,) + chunk.shape[1:],
                 chunks=(rows,) + chunk.shape[1:],

@@ -189,3 +189,14 @@ def test_summary_is_json():
 def test_getitem_names_available_arrays():
     with pytest.raises(KeyError, match="rate/E"):
         make_traj()["rate/X"]
+
+
+def test_streamed_datasets_have_large_chunks(tmp_path):
+    # ~1 MiB chunks: 1-d float64 -> min(65536, 2^20/8) rows; rows of 4·70 bytes -> 3744 rows.
+    # (Regression: `1 << 20 // n` parsed as 1 << (20 // n) gave 1-4 row chunks.)
+    with TrajectoryWriter(tmp_path / "c.h5", make_traj()._attrs()) as w:
+        w.append("samples/t", np.arange(3.0))
+        w.append("samples/hist/E", np.zeros((2, 70), np.float32))
+    with h5py.File(tmp_path / "c.h5", "r") as f:
+        assert f["samples/t"].chunks[0] == 65536
+        assert f["samples/hist/E"].chunks[0] == (1 << 20) // 280
