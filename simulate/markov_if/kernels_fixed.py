@@ -1,0 +1,212 @@
+"""Fixed-step kernel of the Markov IF network: the published scheme (models.md §1), numba.
+
+State (flat arrays, neurons in global id order, population ``pop[i]``):
+
+- ``V`` (N,) float64 voltages, ``ref`` (N,) uint8 refractory flags,
+- ``H`` (P, N) int64: ``H[r, i]`` pending kicks from population r onto neuron i (pathway
+  name: ``populations[pop[i]] + populations[r]``).
+
+One step of length Δt, in this order (q = pop[i], g(V) = (V + M_r)/(M + M_r)):
+
+1. every neuron refractory at the start of the step leaves with probability
+   1 − exp(−Δt/τ_R) and re-enters at V = 0 (it does not integrate during this step);
+2. every other neuron integrates, with H and V from the start of the step:
+   V ← V + ξ + Σ_{r exc} S_qr·H_ri·Δt/τ_qr − Σ_{r inh} S_qr·g(V)·H_ri·Δt/τ_qr − V·Δt/τ_m,
+   ξ ~ Normal(λ_q Δt, λ_q Δt) (the leak term only when τ_m > 0); then V ← max(V, −M_r); if
+   V > M the neuron spikes (time recorded as the end of the step), V ← 0, refractory;
+3. pending kicks of every neuron (refractory ones too: kicks released while refractory are
+   lost): H_ri ← max(0, H_ri + B_ri − R_ri) with R_ri ~ Poisson(H_ri·Δt/τ_qr) (H from the
+   start of the step) and B_ri ~ Binomial(n_r, p_qr), n_r the spikes of population r in this
+   step ("redraw" connectivity), or B_ri = number of this step's spikers of r that are
+   presynaptic to i in the quenched graph ``conn`` ("fixed" connectivity).
+
+Recording (shared with the tau-leap kernel through :func:`sample_state`): spike counts per
+population per rate bin (``rate_steps`` steps), spike times and ids, and every ``rec_steps``
+steps a sample of the state (voltage histogram, refractory count, across-neuron mean and
+variance (ddof = 0) of pending kicks per pathway, optional coarse state per neuron).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .rng import binom_table, draw_table, normal, poisson, poisson_small, uniform
+
+_HT = 512  # pending-kick counts below this use a table of exp(-H dt/tau)
+
+__all__ = ["run_fixed", "sample_state", "bin_index"]
+
+
+@njit(cache=True, inline="always")
+def bin_index(edges, v):
+    """Index k with edges[k] <= v < edges[k+1]; clipped to the first/last bin."""
+    nb = edges.shape[0] - 1
+    if v < edges[1]:
+        return 0
+    if v >= edges[nb - 1]:
+        return nb - 1
+    lo = 1
+    hi = nb - 1
+    while hi - lo > 1:
+        mid = (lo + hi) >> 1
+        if v >= edges[mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True)
+def sample_state(V, ref, H, pop, P, edges, hist_row, refc_row, kmean_row, kvar_row,
+                 do_coarse, cedges, coarse_row, sizes):
+    """Record one sample of the state into the given output rows.
+
+    ``hist_row`` (P, n_bins) voltage histogram of non-refractory neurons; ``refc_row`` (P,)
+    refractory counts; ``kmean_row``/``kvar_row`` (P*P,) across-neuron mean and variance
+    (ddof = 0) of ``H[r, i]`` over neurons i of population q, at index q*P + r;
+    ``coarse_row`` (N,) int16 bin index on ``cedges`` or ``len(cedges) - 1`` if refractory.
+    """
+    N = V.shape[0]
+    hist_row[:, :] = 0
+    refc_row[:] = 0
+    s1 = np.zeros(P * P)
+    s2 = np.zeros(P * P)
+    ncb = cedges.shape[0] - 1
+    for i in range(N):
+        q = pop[i]
+        if ref[i]:
+            refc_row[q] += 1
+            if do_coarse:
+                coarse_row[i] = ncb
+        else:
+            hist_row[q, bin_index(edges, V[i])] += 1
+            if do_coarse:
+                coarse_row[i] = bin_index(cedges, V[i])
+        for r in range(P):
+            h = float(H[r, i])
+            s1[q * P + r] += h
+            s2[q * P + r] += h * h
+    for q in range(P):
+        n = float(sizes[q])
+        for r in range(P):
+            m = s1[q * P + r] / n
+            kmean_row[q * P + r] = m
+            kvar_row[q * P + r] = max(s2[q * P + r] / n - m * m, 0.0)
+
+
+@njit(cache=True)
+def run_fixed(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m, dt,
+              use_conn, conn, step0, n_steps, rate_steps, rate_counts, rec_steps, edges,
+              hist, refc, kmean, kvar, do_coarse, cedges, coarse, spk_t, spk_i, s, spare):
+    """Advance the fixed-step scheme by ``n_steps`` steps starting at global step ``step0``.
+
+    Rate bin of a spike in global step k: ``k // rate_steps - step0 // rate_steps`` (row of
+    ``rate_counts``); a sample is taken after global step k when ``(k + 1) % rec_steps == 0``,
+    into row ``(k + 1) // rec_steps - first`` with ``first = ceil((step0 + 1) / rec_steps)``.
+    Returns ``(n_spikes, n_samples)`` written in this call.
+    """
+    N = V.shape[0]
+    P = sizes.shape[0]
+    p_exit = 1.0 - math.exp(-dt / tau_r)
+    mean_ext = lam * dt
+    sd_ext = np.sqrt(lam * dt)
+    qrel = np.empty((P, P))
+    drift = np.empty((P, P))
+    for q in range(P):
+        for r in range(P):
+            qrel[q, r] = dt / tau[q, r]
+            drift[q, r] = S[q, r] * dt / tau[q, r]
+    inv_span = 1.0 / (M + M_r)
+    leak = dt / tau_m if tau_m > 0.0 else 0.0
+    emu = np.empty((P, P, _HT))
+    for q in range(P):
+        for r in range(P):
+            for h in range(_HT):
+                emu[q, r, h] = math.exp(-h * qrel[q, r])
+    nmax = 0
+    for r in range(P):
+        nmax = max(nmax, sizes[r])
+    cdf = np.empty((P, P, nmax + 1))
+    nsp = np.zeros(P, np.int64)
+    spikers = np.empty(N, np.int64)
+    n_spk = 0
+    n_smp = 0
+    bin0 = step0 // rate_steps
+    for k in range(n_steps):
+        step = step0 + k
+        t_end_step = (step + 1) * dt
+        nsp[:] = 0
+        n_now = 0
+        # 1.-2. refractory exits and integration
+        for i in range(N):
+            if ref[i]:
+                if uniform(s) < p_exit:
+                    ref[i] = 0
+                    V[i] = 0.0
+                continue
+            q = pop[i]
+            v = V[i]
+            dv = mean_ext[q] + sd_ext[q] * normal(s, spare)
+            g = (v + M_r) * inv_span
+            for r in range(P):
+                h = H[r, i]
+                if h != 0:
+                    if exc[r]:
+                        dv += drift[q, r] * h
+                    else:
+                        dv -= drift[q, r] * g * h
+            if leak != 0.0:
+                dv -= v * leak
+            v += dv
+            if v < -M_r:
+                v = -M_r
+            if v > M:
+                V[i] = 0.0
+                ref[i] = 1
+                nsp[q] += 1
+                spikers[n_now] = i
+                n_now += 1
+                spk_t[n_spk] = t_end_step
+                spk_i[n_spk] = i
+                n_spk += 1
+            else:
+                V[i] = v
+        # 3. pending kicks
+        any_spike = n_now > 0
+        if any_spike and not use_conn:
+            for q in range(P):
+                for r in range(P):
+                    if nsp[r] > 0:
+                        binom_table(nsp[r], p[q, r], cdf[q, r])
+        for i in range(N):
+            q = pop[i]
+            for r in range(P):
+                h = H[r, i]
+                rel = 0
+                if h > 0:
+                    if h < _HT:
+                        rel = poisson_small(s, h * qrel[q, r], emu[q, r, h])
+                    else:
+                        rel = poisson(s, h * qrel[q, r])
+                add = 0
+                if any_spike and nsp[r] > 0 and p[q, r] > 0.0:
+                    if use_conn:
+                        for j in range(n_now):
+                            jj = spikers[j]
+                            if pop[jj] == r and conn[i, jj]:
+                                add += 1
+                    else:
+                        add = draw_table(s, cdf[q, r], nsp[r])
+                h = h + add - rel
+                H[r, i] = h if h > 0 else 0
+        row = step // rate_steps - bin0
+        for q in range(P):
+            rate_counts[row, q] += nsp[q]
+        if (step + 1) % rec_steps == 0:
+            sample_state(V, ref, H, pop, P, edges, hist[n_smp], refc[n_smp], kmean[n_smp],
+                         kvar[n_smp], do_coarse, cedges, coarse[n_smp], sizes)
+            n_smp += 1
+    return n_spk, n_smp
