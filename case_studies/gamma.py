@@ -1,0 +1,468 @@
+"""Case study ``gamma``: gamma-band MFEs of the Markov IF network and its Markov approximation.
+
+The default case of ``snnreduce reproduce``. Steps (models.md §1–§2):
+
+1. ``simulate`` — the Markov IF network at the defaults of models.md §1
+   (``simulate.MarkovIFNetwork(p_ei=…).run(t_end, seed)``), at the case's ``p_ei`` and at
+   every value of ``sweep_p_ei`` (independent runs through
+   :func:`simulate.executor.map_tasks`, so ``--scheduler`` spreads them over a cluster);
+2. ``reduce`` — the analytic Markov approximation ``reduce.MarkovApproximation(net)`` at
+   the same parameters, integrated with ``.simulate(t_end=…)``;
+3. ``continue`` — equilibria of ``ma.ode()`` continued in ``p_ei`` with
+   ``bifurcation.continue_equilibria``, starting from the time-averaged MA state (or
+   ``ma.equilibrium()`` when the reduction provides it);
+4. ``analyse`` — observables (:mod:`simulate.observables`) of network and MA: rates, SSI, MFE
+   rate and pattern, gamma peak;
+5. ``figures`` — population-rate time series (network vs MA), spectra, rates over ``p_ei``
+   and the bifurcation diagram, each as PNG, PDF and CSV.
+
+A step whose capability is not importable in this build is reported as skipped with the reason,
+and the checks that need it are skipped too; nothing is faked.
+
+Checks and their references (see docs/case_studies.md):
+
+- ``network-rates``: I rate above E rate, both in [5, 150] Hz (models.md §2: "E and I rates of a
+  few tens of Hz, I above E"; qualitative).
+- ``network-gamma-peak``: spectral peak of the network's E rate in the gamma band
+  (models.md §1: MFEs recurring at roughly 40–80 Hz): reference 60 Hz, tolerance 30 Hz.
+- ``ma-rate-E``, ``ma-rate-I``: MA mean rates against the network's at the case's ``p_ei``,
+  relative tolerance ``rate_tolerance`` = 0.15 (a port of the released code gave 3–13 %
+  errors for p_ei in [0.5, 0.9], map form; models.md §2).
+- ``ma-rates-sweep``: the largest relative E/I rate error over ``sweep_p_ei`` (full runs only).
+- ``ma-gamma-peak``: MA spectral peak against the network's, tolerance ``peak_tolerance_hz``.
+- ``ma-equilibrium-unstable``: the MA attractor at the defaults is a limit cycle (models.md §2),
+  so the equilibrium at the case's ``p_ei`` must be unstable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .framework import CaseStudy, Check, CheckSpec, Step, StepSkipped, register_case
+
+__all__ = ["GammaCase"]
+
+_NET_KEYS = ("n_e", "n_i", "method", "p_ei")
+
+
+def _network(ctx, p_ei):
+    cls = ctx.require("simulate", "MarkovIFNetwork")
+    ctx.require("simulate.markov_if.engine", "run_network")
+    p = ctx.params
+    return cls(method=p["method"], n_e=p["n_e"], n_i=p["n_i"], p_ei=float(p_ei))
+
+
+def _simulate_task(task):
+    """One network run (module level so that worker processes can unpickle it)."""
+    import simulate
+
+    p, p_ei, seed = task
+    net = simulate.MarkovIFNetwork(method=p["method"], n_e=p["n_e"], n_i=p["n_i"],
+                                   p_ei=float(p_ei))
+    traj = net.run(t_end=p["t_end"], seed=seed, progress=False)
+    traj.t_burn = p["t_burn"]
+    return {
+        "p_ei": float(p_ei), "seed": seed, "rates_hz": traj.rates_hz,
+        "activity": traj.activity(),
+        "meta": {k: v for k, v in traj.meta.items() if np.isscalar(v)},
+    }
+
+
+def _sweep_values(p):
+    vals = [float(p["p_ei"])] + [float(v) for v in p["sweep_p_ei"]]
+    return list(dict.fromkeys(vals))
+
+
+def _states_of(sim, n_states):
+    """A (T, n_states) state array from an integration result, or None."""
+    for name in ("x", "states", "y", "X"):
+        arr = getattr(sim, name, None)
+        if arr is None:
+            continue
+        arr = np.asarray(arr, float)
+        if arr.ndim == 2 and arr.shape[1] == n_states:
+            return arr
+        if arr.ndim == 2 and arr.shape[0] == n_states:
+            return arr.T
+    return None
+
+
+def _rate_outputs(outputs: dict) -> dict:
+    """Output functions that are population rates (names containing a population or 'rate')."""
+    keys = [k for k in outputs if "rate" in k.lower()] or list(outputs)
+    return {k: np.asarray(outputs[k], float) for k in keys}
+
+
+@register_case
+class GammaCase(CaseStudy):
+    name = "gamma"
+    title = ("Gamma-band MFEs of the Markov IF network vs its Markov approximation; "
+             "equilibria in p_ei")
+    params = {
+        # network (models.md §1 defaults; only what the case varies is listed)
+        "p_ei": 0.8,
+        "n_e": 300,
+        "n_i": 100,
+        "method": "fixed-step",
+        "t_end": 5000.0,          # ms simulated per run (network and MA)
+        "t_burn": 200.0,          # ms discarded before every average
+        "seed": 0,
+        "sweep_p_ei": (0.5, 0.6, 0.7, 0.8, 0.9),   # rates network vs MA (models.md §2)
+        # reduction
+        "ma_t_end": 3000.0,       # ms of MA integration
+        # continuation
+        "cont_bounds": (0.5, 1.0),
+        "cont_max_points": 400,
+        # observables and checks
+        "segment_ms": 250.0,      # Welch segment (4 Hz resolution)
+        "gamma_band": (30.0, 90.0),
+        "rate_tolerance": 0.15,   # relative, MA vs network rates
+        "peak_tolerance_hz": 10.0,
+    }
+    quick = {
+        "t_end": 1200.0,
+        "sweep_p_ei": (),
+        "ma_t_end": 1200.0,
+        "cont_max_points": 60,
+        "segment_ms": 200.0,
+    }
+    quick_skips = {
+        "ma-rates-sweep": "the p_ei sweep is reduced to the case's p_ei alone",
+    }
+    steps = (
+        Step("simulate", "step_simulate",
+             uses=("p_ei", "n_e", "n_i", "method", "t_end", "t_burn", "seed", "sweep_p_ei"),
+             description="Markov IF network runs (case p_ei and the sweep)"),
+        Step("reduce", "step_reduce",
+             uses=("p_ei", "n_e", "n_i", "method", "ma_t_end", "sweep_p_ei"),
+             description="Markov approximation integrated at the same parameters"),
+        Step("continue", "step_continue", uses=("p_ei", "n_e", "n_i", "method",
+                                                "cont_bounds", "cont_max_points"),
+             after=("reduce",), description="equilibria of the MA ODE in p_ei"),
+        Step("analyse", "step_analyse", after=("simulate",), cache=False,
+             description="observables of network and MA"),
+        Step("figures", "step_figures", after=("analyse",), cache=False,
+             description="time series, spectra, rates over p_ei, bifurcation diagram"),
+    )
+    checks = (
+        CheckSpec("network-rates", "check_network_rates", needs=("analyse",),
+                  description="I above E, both in [5, 150] Hz (models.md §2, qualitative)"),
+        CheckSpec("network-gamma-peak", "check_network_peak", needs=("analyse",),
+                  description="network E-rate spectral peak in the gamma band"),
+        CheckSpec("ma-rate-E", "check_ma_rate_e", needs=("simulate", "reduce")),
+        CheckSpec("ma-rate-I", "check_ma_rate_i", needs=("simulate", "reduce")),
+        CheckSpec("ma-rates-sweep", "check_ma_sweep", needs=("simulate", "reduce")),
+        CheckSpec("ma-gamma-peak", "check_ma_peak", needs=("analyse", "reduce")),
+        CheckSpec("ma-equilibrium-unstable", "check_equilibrium_unstable",
+                  needs=("continue",),
+                  description="MA attractor at the defaults is a limit cycle (models.md §2)"),
+    )
+
+    # ------------------------------------------------------------------ steps
+    def step_simulate(self, ctx):
+        _network(ctx, ctx.params["p_ei"])   # validates parameters; skips if no engine
+        from simulate.executor import map_tasks, spawn_seeds
+
+        p = ctx.params
+        values = _sweep_values(p)
+        seeds = spawn_seeds(p["seed"], len(values))
+        base = {k: p[k] for k in ("method", "n_e", "n_i", "t_end", "t_burn")}
+        runs = map_tasks(_simulate_task, [(base, v, s) for v, s in zip(values, seeds)],
+                         scheduler=ctx.scheduler, progress=ctx.progress,
+                         desc="network runs")
+        return {"runs": runs, "p_ei": values}
+
+    def step_reduce(self, ctx):
+        MA = ctx.require("reduce", "MarkovApproximation")
+        from simulate.activity import as_activity
+
+        p = ctx.params
+        out = []
+        for v in _sweep_values(p):
+            net = _network(ctx, v)
+            ma = MA(net)
+            sim = ma.simulate(t_end=p["ma_t_end"])
+            rec = {"p_ei": v, "activity": as_activity(sim)}
+            try:
+                n = ma.ode().n_states
+            except Exception:  # the ODE form may not exist yet; the activity is enough here
+                n = None
+            states = _states_of(sim, n) if n else None
+            if states is not None:
+                burn = max(0, min(len(states) - 1, int(len(states) * p["t_burn"]
+                                                       / max(p["ma_t_end"], 1e-9))))
+                rec["state_mean"] = states[burn:].mean(axis=0)
+                rec["state_last"] = states[-1]
+            out.append(rec)
+        return {"runs": out}
+
+    def step_continue(self, ctx):
+        cont = ctx.require("bifurcation", "continue_equilibria")
+        MA = ctx.require("reduce", "MarkovApproximation")
+        p = ctx.params
+        ma = MA(_network(ctx, p["p_ei"]))
+        ode = ma.ode()
+        if "p_ei" not in ode.param_index:
+            raise StepSkipped(f"the MA ODE has no parameter 'p_ei' (parameters: "
+                              f"{list(ode.params)})")
+        x0 = None
+        source = ""
+        eq = getattr(ma, "equilibrium", None)
+        if callable(eq):
+            e = eq()
+            x0 = np.asarray(getattr(e, "x", e), float)
+            source = "ma.equilibrium()"
+        else:
+            red = ctx.result("reduce")
+            rec = next(r for r in red["runs"] if r["p_ei"] == float(p["p_ei"]))
+            if "state_mean" in rec and len(rec["state_mean"]) == ode.n_states:
+                x0, source = rec["state_mean"], "time average of the MA integration"
+        if x0 is None:
+            raise StepSkipped("no start for the continuation: MarkovApproximation has no "
+                              "equilibrium() and its simulate() result exposes no states in "
+                              "ODE coordinates")
+        lo, hi = p["cont_bounds"]
+        br = cont(ode, x0, param="p_ei", bounds=(lo, hi), max_points=p["cont_max_points"])
+        n = len(br.params.get("p_ei", []))
+        if n == 0:
+            raise RuntimeError(f"continuation did not start ({br.status}): {br.message}")
+        return {
+            "p_ei": np.asarray(br.params["p_ei"], float),
+            "stable": np.asarray(br.stable, bool),
+            "outputs": {k: np.asarray(v, float) for k, v in br.outputs.items()},
+            "special": [{"kind": sp.kind, "p_ei": float(sp.params["p_ei"]),
+                         "outputs": {k: float(f(sp.x, _pvec(ode, sp.params)))
+                                     for k, f in (ode.outputs or {}).items()}}
+                        for sp in br.special_points],
+            "status": str(br.status), "message": str(br.message), "x0_source": source,
+            "n_states": int(ode.n_states),
+        }
+
+    def step_analyse(self, ctx):
+        from simulate import observables as obs
+
+        p = ctx.params
+        band = tuple(p["gamma_band"])
+
+        def describe(act, t_burn):
+            sp = obs.power_spectrum(act, "E", segment_ms=p["segment_ms"], t_burn=t_burn)
+            g = obs.gamma_peak(sp, band=band)
+            mf = obs.detect_mfes(act, "E", t_burn=t_burn)
+            return {
+                "rates_hz": obs.firing_rates(act, t_burn=t_burn),
+                "ssi_E": obs.spike_synchrony_index(act, "E", t_burn=t_burn),
+                "mfe_rate_hz": mf.rate_hz, "mfe_pattern": obs.mfe_pattern(mf),
+                "mfe_heights_mean": float(np.mean(mf.heights)) if mf.count else float("nan"),
+                "gamma_peak_hz": g.frequency_hz, "gamma_band_power": g.band_power,
+                "spectrum": (sp.freqs_hz, sp.psd),
+            }
+
+        net = {r["p_ei"]: describe(r["activity"], p["t_burn"])
+               for r in ctx.result("simulate")["runs"]}
+        ma = {}
+        if ctx.has("reduce"):
+            for r in ctx.result("reduce")["runs"]:
+                ma[r["p_ei"]] = describe(r["activity"], min(p["t_burn"], p["ma_t_end"] / 2))
+        return {"network": net, "ma": ma}
+
+    def step_figures(self, ctx):
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        from simulate import observables as obs
+
+        p = ctx.params
+        an = ctx.result("analyse")
+        v0 = float(p["p_ei"])
+        made = []
+        net_act = next(r["activity"] for r in ctx.result("simulate")["runs"] if r["p_ei"] == v0)
+        ma_act = None
+        if ctx.has("reduce"):
+            ma_act = next(r["activity"] for r in ctx.result("reduce")["runs"]
+                          if r["p_ei"] == v0)
+
+        # 1. time series of the E rate (1-ms box), 200 ms after the burn-in
+        t0 = p["t_burn"]
+        fig, ax = plt.subplots(figsize=(7, 3))
+        data = {}
+        for label, act in (("network", net_act), ("MA", ma_act)):
+            if act is None:
+                continue
+            end = float(act.t[-1] + act.dt)
+            lo = min(t0, max(0.0, end - 200.0))
+            t, y = obs.smoothed_population_rate(act, "E", 1.0, t_burn=lo)
+            sel = t < lo + 200.0
+            n = sum(act.sizes[q] for q in act.sizes if q.startswith("E"))
+            rate = 1000.0 * y[sel] / n
+            ax.plot(t[sel], rate, lw=0.8, label=label)
+            data[f"t_ms_{label}"], data[f"rate_E_hz_{label}"] = t[sel], rate
+        ax.set_xlabel("time (ms)")
+        ax.set_ylabel("E rate (Hz per neuron, 1-ms box)")
+        ax.set_title(f"p_ei = {v0:g}")
+        ax.legend()
+        ctx.figure("timeseries", fig, data)
+        made.append("timeseries")
+
+        # 2. spectra
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        data = {}
+        for label, res in (("network", an["network"].get(v0)), ("MA", an["ma"].get(v0))):
+            if res is None:
+                continue
+            f, s = res["spectrum"]
+            ax.semilogy(f, s, lw=0.8, label=label)
+            data[f"f_hz_{label}"], data[f"psd_{label}"] = f, s
+        ax.set_xlim(0, 200)
+        ax.set_xlabel("frequency (Hz)")
+        ax.set_ylabel("PSD of E rate (Hz²/Hz)")
+        ax.axvspan(*p["gamma_band"], color="0.9", zorder=0)
+        ax.legend()
+        ctx.figure("spectra", fig, data)
+        made.append("spectra")
+
+        # 3. rates over p_ei: network runs, MA integrations and (if any) the equilibrium branch
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        data = {}
+        for label, res, mk in (("network", an["network"], "o"), ("MA", an["ma"], "s")):
+            if not res:
+                continue
+            xs = sorted(res)
+            for q in ("E", "I"):
+                ys = [res[x]["rates_hz"].get(q, np.nan) for x in xs]
+                ax.plot(xs, ys, mk, label=f"{label} {q}")
+                data[f"p_ei_{label}"] = xs
+                data[f"rate_{q}_hz_{label}"] = ys
+        if ctx.has("continue"):
+            br = ctx.result("continue")
+            for k, v in _rate_outputs(br["outputs"]).items():
+                st = br["stable"]
+                ax.plot(br["p_ei"], np.where(st, v, np.nan), "k-", lw=1)
+                ax.plot(br["p_ei"], np.where(~st, v, np.nan), "k--", lw=1)
+                data["p_ei_branch"], data[f"{k}_branch"] = br["p_ei"], v
+            data["stable_branch"] = br["stable"].astype(int)
+            for sp in br["special"]:
+                ax.axvline(sp["p_ei"], color="r", lw=0.6, ls=":")
+                ax.annotate(sp["kind"], (sp["p_ei"], ax.get_ylim()[1]), fontsize=7,
+                            color="r", va="top")
+        ax.set_xlabel("p_ei")
+        ax.set_ylabel("rate (Hz per neuron)")
+        ax.legend(fontsize=7)
+        ctx.figure("rates_vs_p_ei", fig, data)
+        made.append("rates_vs_p_ei")
+
+        # 4. bifurcation diagram on its own (only when the continuation ran)
+        if ctx.has("continue"):
+            br = ctx.result("continue")
+            fig, ax = plt.subplots(figsize=(5, 3.5))
+            data = {"p_ei": br["p_ei"], "stable": br["stable"].astype(int)}
+            for k, v in _rate_outputs(br["outputs"]).items():
+                ax.plot(br["p_ei"], np.where(br["stable"], v, np.nan), "-", label=f"{k} stable")
+                ax.plot(br["p_ei"], np.where(~br["stable"], v, np.nan), "--",
+                        label=f"{k} unstable")
+                data[k] = v
+            for sp in br["special"]:
+                ax.axvline(sp["p_ei"], color="r", lw=0.6, ls=":")
+            ax.set_xlabel("p_ei")
+            ax.set_ylabel("equilibrium output")
+            ax.set_title("MA equilibria (solid stable, dashed unstable)")
+            ax.legend(fontsize=7)
+            ctx.figure("bifurcation", fig, data)
+            made.append("bifurcation")
+            ctx.table("special_points", {
+                "kind": [sp["kind"] for sp in br["special"]],
+                "p_ei": [sp["p_ei"] for sp in br["special"]]})
+        ctx.table("observables", _observable_table(an))
+        return made
+
+    # ------------------------------------------------------------------ checks
+    def check_network_rates(self, ctx):
+        r = ctx.result("analyse")["network"][float(ctx.params["p_ei"])]["rates_hz"]
+        ok = 5.0 <= r["E"] <= 150.0 and 5.0 <= r["I"] <= 150.0 and r["I"] > r["E"]
+        return Check("network-rates", {"E": r["E"], "I": r["I"]},
+                     "I > E, both in [5, 150] Hz", "qualitative", bool(ok))
+
+    def check_network_peak(self, ctx):
+        g = ctx.result("analyse")["network"][float(ctx.params["p_ei"])]["gamma_peak_hz"]
+        return Check.within("network-gamma-peak", g, 60.0, 30.0,
+                            detail="largest PSD in the gamma band; MFEs at ~40-80 Hz")
+
+    def _rate_pair(self, ctx, q, v):
+        net = next(r for r in ctx.result("simulate")["runs"] if r["p_ei"] == v)
+        ma = next(r for r in ctx.result("reduce")["runs"] if r["p_ei"] == v)
+        from simulate.observables import firing_rates
+
+        p = ctx.params
+        r_net = net["rates_hz"][q]
+        r_ma = firing_rates(ma["activity"], t_burn=min(p["t_burn"], p["ma_t_end"] / 2))[q]
+        return r_ma, r_net
+
+    def check_ma_rate_e(self, ctx):
+        v = float(ctx.params["p_ei"])
+        r_ma, r_net = self._rate_pair(ctx, "E", v)
+        return Check.within("ma-rate-E", r_ma, r_net, ctx.params["rate_tolerance"],
+                            relative=True, detail=f"MA vs network E rate (Hz) at p_ei = {v:g}")
+
+    def check_ma_rate_i(self, ctx):
+        v = float(ctx.params["p_ei"])
+        r_ma, r_net = self._rate_pair(ctx, "I", v)
+        return Check.within("ma-rate-I", r_ma, r_net, ctx.params["rate_tolerance"],
+                            relative=True, detail=f"MA vs network I rate (Hz) at p_ei = {v:g}")
+
+    def check_ma_sweep(self, ctx):
+        errs = {}
+        for v in _sweep_values(ctx.params):
+            for q in ("E", "I"):
+                r_ma, r_net = self._rate_pair(ctx, q, v)
+                errs[f"{q}@{v:g}"] = abs(r_ma - r_net) / r_net
+        worst = max(errs.values())
+        tol = ctx.params["rate_tolerance"]
+        return Check("ma-rates-sweep", worst, 0.0, tol, bool(worst <= tol),
+                     detail="largest relative rate error over p_ei: "
+                     + ", ".join(f"{k} {e:.3f}" for k, e in errs.items()))
+
+    def check_ma_peak(self, ctx):
+        an = ctx.result("analyse")
+        v = float(ctx.params["p_ei"])
+        if v not in an["ma"]:
+            raise StepSkipped("no MA activity at the case's p_ei")
+        return Check.within("ma-gamma-peak", an["ma"][v]["gamma_peak_hz"],
+                            an["network"][v]["gamma_peak_hz"],
+                            ctx.params["peak_tolerance_hz"],
+                            detail="MA vs network gamma peak (Hz)")
+
+    def check_equilibrium_unstable(self, ctx):
+        br = ctx.result("continue")
+        v = float(ctx.params["p_ei"])
+        i = int(np.argmin(np.abs(br["p_ei"] - v)))
+        if abs(br["p_ei"][i] - v) > 1e-6:
+            raise StepSkipped(f"the branch does not pass through p_ei = {v:g}")
+        return Check("ma-equilibrium-unstable", bool(br["stable"][i]), False, "exact",
+                     not bool(br["stable"][i]),
+                     detail="stability of the MA equilibrium at the case's p_ei")
+
+
+def _pvec(ode, params):
+    p = np.array([float(ode.params[k]) for k in ode.params])
+    for k, v in params.items():
+        if k in ode.param_index:
+            p[ode.param_index[k]] = float(v)
+    return p
+
+
+def _observable_table(an):
+    rows = {"source": [], "p_ei": [], "rate_E_hz": [], "rate_I_hz": [], "ssi_E": [],
+            "mfe_rate_hz": [], "mfe_pattern": [], "gamma_peak_hz": []}
+    for src in ("network", "ma"):
+        for v, r in sorted(an[src].items()):
+            rows["source"].append(src)
+            rows["p_ei"].append(v)
+            rows["rate_E_hz"].append(r["rates_hz"].get("E", np.nan))
+            rows["rate_I_hz"].append(r["rates_hz"].get("I", np.nan))
+            rows["ssi_E"].append(r["ssi_E"])
+            rows["mfe_rate_hz"].append(r["mfe_rate_hz"])
+            rows["mfe_pattern"].append(r["mfe_pattern"])
+            rows["gamma_peak_hz"].append(r["gamma_peak_hz"])
+    return rows
+
