@@ -14,6 +14,9 @@ the same seed gives the same trajectory (same machine and build).
 Time grid. Fixed-step and tau-leap: ``n_steps = t_end/dt`` steps (``t_end`` must be a whole
 number of steps), ``rate_dt`` and ``record_dt`` whole multiples of ``dt``. Rate bin k covers
 [k·rate_dt, (k+1)·rate_dt); only complete bins are kept (``t_end // rate_dt`` of them).
+A spike detected in step [kΔt, (k+1)Δt) is stamped with the step's end (k+1)Δt in
+``spikes/t`` and counted in the rate bin that contains the step. Event-driven method: bins
+hold the spikes with times in [k·rate_dt, (k+1)·rate_dt).
 Samples are taken at t = 0, record_dt, 2·record_dt, … ≤ t_end (the state at the end of the
 step that ends at that time; the event-driven method: the state at that instant).
 """
@@ -39,7 +42,7 @@ def default_hist_edges(M: float = 100.0, M_r: float = 66.0, width: float = 4.0,
                        low: float = -40.0) -> np.ndarray:
     """The Markov-approximation bin layout: [−M_r, low+width), then width ``width`` up to M.
 
-    At the defaults: [−66, −36), [−36, −32), …, [96, 100] (36 bins, 37 edges).
+    At the defaults: [−66, −36), [−36, −32), …, [96, 100] (35 bins, 36 edges).
     """
     inner = np.arange(low + width, M + 0.5 * width, width)
     inner = inner[inner <= M + 1e-9]
@@ -441,6 +444,7 @@ def _run_exact(spec, voltages, st, seed, t_end, rate_dt, record_dt, edges, cedge
                 sink.append("events/from", ev[2][:n_ev])
                 sink.append("events/to", ev[3][:n_ev])
             if status == 0:
+                assert smp_done == n_smp
                 break
             if status == 2:
                 ks.grow()

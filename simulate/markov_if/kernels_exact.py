@@ -121,7 +121,8 @@ def _advance(tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, pop, offsets, si
              b0, rate_dt, counts, next_sample, smp_done, n_smp, record_dt, edges, hist, refc,
              kmean, kvar, do_coarse, cedges, coarse, spk_t, spk_i, do_events, ev_t, ev_i,
              ev_from, ev_to):
-    """Run events from ``tcur[0]`` up to ``t1``.
+    """Run events from ``tcur[0]`` up to ``t1`` (``tcur[1]``: time of an event already drawn
+    beyond the end of the previous call, or -1).
 
     Returns ``(status, n_spikes, n_events_logged, samples_done, n_events)``; status 0: reached
     ``t1``; 1: spike or event buffer full (call again after emptying them); 2: a pending-kick
@@ -157,7 +158,10 @@ def _advance(tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, pop, offsets, si
         for pw in range(NP):
             crate[2 * P + pw] = ntok[pw] / tau[pw // P, pw % P]
             total += crate[2 * P + pw]
-        if total > 0.0:
+        if tcur[1] >= 0.0:
+            tn = tcur[1]            # event drawn in the previous call, beyond its end
+            tcur[1] = -1.0
+        elif total > 0.0:
             tn = t - math.log(1.0 - _u01(st)) / total
         else:
             tn = math.inf
@@ -171,7 +175,15 @@ def _advance(tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, pop, offsets, si
                          coarse[smp_done])
             smp_done += 1
         if tn >= t1:
-            # memoryless: dropping the event drawn beyond t1 leaves the law unchanged
+            # samples the engine assigned to this call whose time rounds to t1
+            while smp_done < n_smp:
+                ts = (next_sample + smp_done) * record_dt
+                _take_sample(ts, V, tl, ref, H, pop, sizes, P, tau_m, edges, hist[smp_done],
+                             refc[smp_done], kmean[smp_done], kvar[smp_done], do_coarse,
+                             cedges, coarse[smp_done])
+                smp_done += 1
+            # keep the drawn event for the next call (results do not depend on chunking)
+            tcur[1] = tn
             tcur[0] = t1
             return 0, n_spk, n_ev, smp_done, n_done
         t = tn
@@ -318,7 +330,7 @@ class ExactState:
         self.conn = conn
         self.integer = bool(integer)
         self.st = _seed_word(seed)
-        self.tcur = np.zeros(1)
+        self.tcur = np.array([0.0, -1.0])
         self.net = (spec.excitatory.copy(), spec.lam.astype(float), spec.p.astype(float),
                     spec.S.astype(float), spec.tau.astype(float), float(spec.M),
                     float(spec.M_r), float(spec.tau_r), float(spec.tau_m), self.integer,
@@ -337,7 +349,7 @@ class ExactState:
         """Compile (or load from the cache) with a call that simulates nothing."""
         P, N = self.spec.n_pop, self.spec.n_neurons
         nb = len(edges) - 1
-        self._call(np.zeros(1), 0.0, self.V.copy(), self.tl.copy(), self.ref.copy(),
+        self._call(np.array([0.0, -1.0]), 0.0, self.V.copy(), self.tl.copy(), self.ref.copy(),
                    self.H.copy(), self.tok.copy(), self.ntok.copy(), self.reflist.copy(),
                    self.nref.copy(), self.st.copy(), 0, 0.1, np.zeros((1, P), np.int64), 1,
                    0, 0, 1.0, edges, np.zeros((1, P, nb), np.int32), np.zeros((1, P), np.int32),
