@@ -1,0 +1,190 @@
+# ruff: noqa: NPY002  -- numba supports only the legacy np.random API in njit code
+"""Numba kernels of the LIF networks: one time step loop for three neuron kinds.
+
+Time advances in steps of ``dt`` (ms). Step n covers (t_{n-1}, t_n], t_n = n·dt. For every
+neuron, in this order:
+
+1. External input: the number of events of its excitatory (and, optionally, inhibitory)
+   Poisson input (λ events per step, the superposed rate of all external inputs) falling in
+   the step, counted exactly from exponential inter-event times kept per neuron.
+2. Recurrent input: the summed weights of the spikes whose delay ends in this step (a ring
+   buffer of ``D`` slots; a spike emitted in step m with delay d ≥ 1 steps lands in slot
+   (m + d) mod D).
+3. The neuron update, by kind:
+
+   ``COND_INSTANT`` (models.md §4, instantaneous conductances). The leak is exact,
+   V ← E_L + (V − E_L)·e^{−dt/τ_L}; then the step's summed strengths A_E (excitatory,
+   external included) and A_I act as one instantaneous conductance pulse,
+   V ← V_∞ + (V − V_∞)·e^{−(A_E + A_I)}, V_∞ = (A_E E_E + A_I E_I)/(A_E + A_I). For inputs of
+   one kind this is exactly the composition of single jumps E_A + (V − E_A)e^{−a}; it is
+   order-independent for mixed inputs arriving in the same step.
+   ``CURRENT`` (models.md §5, Brunel 2000). Exact leak towards E_L, then V += Σ J (signed).
+   ``COND_EXP`` (exponential conductances, e.g. the COBA benchmark; Brian2's
+   ``exponential_euler`` order): g_E += arrivals, g_I += arrivals; with g held over the step,
+   V ← V_∞ + (V − V_∞)·exp(−(1 + g_E + g_I)dt/τ_L), V_∞ = (E_L + I + g_E E_E + g_I E_I)/
+   (1 + g_E + g_I) (conductances in units of the leak conductance, I a drive in mV); then
+   g_E ← g_E e^{−dt/τ_E}, g_I ← g_I e^{−dt/τ_I}.
+
+4. Threshold: V ≥ θ → spike at t_n, V ← V_r, refractory for ``ref_steps`` steps (steps
+   n+1 … n+ref_steps−1 are frozen at V_r, inputs to a frozen neuron are lost; conductances of
+   ``COND_EXP`` keep integrating, as with Brian2's ``(unless refractory)``), targets pushed
+   into the ring buffer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .connectivity import targets_of
+
+__all__ = ["COND_INSTANT", "CURRENT", "COND_EXP", "run_steps", "seed_numba", "init_next_ext"]
+
+COND_INSTANT = 0
+CURRENT = 1
+COND_EXP = 2
+
+# indices into the float parameter vector ``fp``
+P_EL, P_EE, P_EI, P_THETA, P_VR, P_DECAY_L, P_DT_TAU, P_DRIVE, P_DECAY_E, P_DECAY_I = range(10)
+
+
+@njit(cache=True)
+def seed_numba(seed):
+    """Seed numba's generator (one stream per process)."""
+    np.random.seed(seed)
+
+
+@njit(cache=True)
+def init_next_ext(next_ext, pop_of, ext_lam):
+    """First external event of every neuron, in steps from now (exponential)."""
+    for i in range(next_ext.shape[0]):
+        lam = ext_lam[pop_of[i]]
+        next_ext[i] = -np.log(1.0 - np.random.random()) / lam if lam > 0 else np.inf
+
+
+@njit(cache=True)
+def run_steps(kind, n0, n_steps, fp, ref_steps,
+              v, g_e, g_i, ref_end, next_ext, next_ext_i, ring_e, ring_i,
+              pop_of, pop_exc, w_pre, ext_lam, w_ext, ext_lam_i, w_ext_i,
+              stored, ptr, idx, dly, paths, dt, buf_idx, buf_del,
+              rate_every, b0, rate_counts,
+              sample_every, s0, v_lo, v_width, hist, n_ref, v_sum, trace_ids, traces,
+              record_spikes, spk_t, spk_i, n_spk):
+    """Advance ``n_steps`` steps from absolute step ``n0``; return (steps done, spikes).
+
+    Stops early (returning fewer steps) if the spike buffer could overflow in the next step.
+    ``rate_counts[b, q]`` counts the spikes of population q in rate bin ``n // rate_every −
+    b0``; samples are taken at the end of steps with (n+1) % sample_every == 0, into row
+    (n+1)//sample_every − 1 − s0.
+    """
+    N = v.shape[0]
+    D = ring_e.shape[0]
+    e_l = fp[P_EL]
+    e_e = fp[P_EE]
+    e_i = fp[P_EI]
+    theta = fp[P_THETA]
+    v_r = fp[P_VR]
+    decay_l = fp[P_DECAY_L]
+    dt_tau = fp[P_DT_TAU]
+    drive = fp[P_DRIVE]
+    decay_e = fp[P_DECAY_E]
+    decay_i = fp[P_DECAY_I]
+    nb = hist.shape[2]
+    cap = spk_t.shape[0]
+    for s in range(n_steps):
+        n = n0 + s
+        if record_spikes and n_spk + N > cap:
+            return s, n_spk
+        slot = n % D
+        b = n // rate_every - b0
+        for i in range(N):
+            q = pop_of[i]
+            ne = 0
+            lam = ext_lam[q]
+            if lam > 0.0:
+                x = next_ext[i]
+                while x < 1.0:
+                    ne += 1
+                    x += -np.log(1.0 - np.random.random()) / lam
+                next_ext[i] = x - 1.0
+            xi = ring_i[slot, i]
+            lam = ext_lam_i[q]
+            if lam > 0.0:
+                x = next_ext_i[i]
+                ni = 0
+                while x < 1.0:
+                    ni += 1
+                    x += -np.log(1.0 - np.random.random()) / lam
+                next_ext_i[i] = x - 1.0
+                xi += w_ext_i[q] * ni
+            xe = ring_e[slot, i]
+            ring_e[slot, i] = 0.0
+            ring_i[slot, i] = 0.0
+            frozen = n < ref_end[i]
+            vv = v[i]
+            if kind == COND_EXP:
+                ge = g_e[i] + xe + w_ext[q] * ne
+                gi = g_i[i] + xi
+                if not frozen:
+                    gt = 1.0 + ge + gi
+                    vinf = (e_l + drive + ge * e_e + gi * e_i) / gt
+                    vv = vinf + (vv - vinf) * np.exp(-gt * dt_tau)
+                g_e[i] = ge * decay_e
+                g_i[i] = gi * decay_i
+            elif frozen:
+                continue
+            elif kind == COND_INSTANT:
+                vv = e_l + (vv - e_l) * decay_l
+                ae = xe + w_ext[q] * ne
+                tot = ae + xi
+                if tot > 0.0:
+                    vinf = (ae * e_e + xi * e_i) / tot
+                    vv = vinf + (vv - vinf) * np.exp(-tot)
+            else:  # CURRENT
+                vv = e_l + (vv - e_l) * decay_l + xe - xi + w_ext[q] * ne
+            if frozen:
+                continue
+            if vv >= theta:
+                vv = v_r
+                ref_end[i] = n + ref_steps
+                rate_counts[b, q] += 1
+                if record_spikes:
+                    spk_t[n_spk] = n
+                    spk_i[n_spk] = i
+                    n_spk += 1
+                w = w_pre[q]
+                exc = pop_exc[q]
+                if stored:
+                    for k in range(ptr[i], ptr[i + 1]):
+                        sl = (n + dly[k]) % D
+                        if exc:
+                            ring_e[sl, idx[k]] += w
+                        else:
+                            ring_i[sl, idx[k]] += w
+                else:
+                    c = targets_of(i, paths, dt, buf_idx, buf_del)
+                    for k in range(c):
+                        sl = (n + buf_del[k]) % D
+                        if exc:
+                            ring_e[sl, buf_idx[k]] += w
+                        else:
+                            ring_i[sl, buf_idx[k]] += w
+            v[i] = vv
+        if (n + 1) % sample_every == 0:
+            si = (n + 1) // sample_every - 1 - s0
+            for i in range(N):
+                q = pop_of[i]
+                if n + 1 < ref_end[i]:
+                    n_ref[si, q] += 1
+                    continue
+                vv = v[i]
+                v_sum[si, q] += vv
+                kb = int(np.floor((vv - v_lo) / v_width))
+                if kb < 0:
+                    kb = 0
+                elif kb >= nb:
+                    kb = nb - 1
+                hist[si, q, kb] += 1
+            for k in range(trace_ids.shape[0]):
+                traces[si, k] = v[trace_ids[k]]
+    return n_steps, n_spk

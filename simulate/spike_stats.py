@@ -1,0 +1,169 @@
+"""Single-neuron spike statistics: ISI coefficients of variation and per-neuron rates.
+
+For neuron i with spike times t_1 < … < t_m in the window [t_start, t_stop), the interspike
+intervals are Δ_k = t_{k+1} − t_k and
+
+    CV_i = std(Δ) / mean(Δ)      (population standard deviation, ddof = 0),
+
+defined when the neuron has at least ``min_spikes`` spikes (NaN otherwise). The rate of
+neuron i is r_i = 1000 · m / (t_stop − t_start) Hz (t in ms).
+
+Inputs: a :class:`simulate.Trajectory` that recorded spikes (``spikes/t``, ``spikes/i``), a
+:class:`simulate.PopulationActivity` with spikes, or a tuple ``(times, ids, sizes)`` with
+``sizes`` a dict {population: size} in global-id order (or a single int: one population
+``"all"``).
+
+Examples
+--------
+>>> import numpy as np
+>>> t = np.array([0.0, 10.0, 20.0, 5.0, 7.0, 30.0])
+>>> i = np.array([0, 0, 0, 1, 1, 1])
+>>> cv = isi_cv((t, i, {"E": 2}), t_start=0.0, t_stop=40.0)
+>>> float(cv["E"][0])
+0.0
+>>> rate_distribution((t, i, {"E": 2}), t_start=0.0, t_stop=40.0)["E"].tolist()
+[75.0, 75.0]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .validation import ParameterError, check_number, check_positive_int
+
+__all__ = ["isi_cv", "rate_distribution", "spike_data", "summary_stats"]
+
+
+def spike_data(obj):
+    """Return ``(times ms, global ids, sizes dict, t_end or None, t_burn default)``."""
+    from .activity import PopulationActivity
+    from .trajectory import Trajectory
+
+    if isinstance(obj, Trajectory):
+        if "spikes/t" not in obj.arrays:
+            raise ParameterError(
+                "this trajectory has no spikes; run with record_spikes=True"
+            )
+        return (np.asarray(obj["spikes/t"], float), np.asarray(obj["spikes/i"], np.int64),
+                dict(obj.sizes), obj.t_end, obj.t_burn if obj.t_burn < obj.t_end else 0.0)
+    if isinstance(obj, PopulationActivity):
+        if obj.spikes is None:
+            raise ParameterError("this PopulationActivity carries no individual spikes")
+        ts, ids, offs = obj.spikes
+        sizes = {q: int(obj.sizes[q]) for q in sorted(offs, key=offs.get)}
+        return (np.asarray(ts, float), np.asarray(ids, np.int64), sizes,
+                float(obj.t[-1] + obj.dt) if len(obj.t) else None, 0.0)
+    if isinstance(obj, tuple) and len(obj) == 3:
+        ts, ids, sizes = obj
+        if isinstance(sizes, (int, np.integer)):
+            sizes = {"all": int(sizes)}
+        ts = np.asarray(ts, float)
+        ids = np.asarray(ids, np.int64)
+        if ts.shape != ids.shape:
+            raise ParameterError(
+                f"spike times and ids differ in length ({ts.size} vs {ids.size})"
+            )
+        return ts, ids, dict(sizes), None, 0.0
+    raise ParameterError(
+        f"cannot read spikes from {type(obj).__name__}: pass a Trajectory, a "
+        "PopulationActivity with spikes, or (times, ids, sizes)"
+    )
+
+
+def _window(obj, t_start, t_stop):
+    ts, ids, sizes, t_end, t_burn = spike_data(obj)
+    t_start = t_burn if t_start is None else t_start
+    if t_stop is None:
+        if t_end is None:
+            raise ParameterError("t_stop is needed when the input carries no end time")
+        t_stop = t_end
+    t_start = check_number("t_start", t_start, 0.0, None, unit="ms")
+    t_stop = check_number("t_stop", t_stop, t_start, None, lo_open=True, unit="ms")
+    keep = (ts >= t_start) & (ts < t_stop)
+    n_tot = int(sum(sizes.values()))
+    if ids.size and (ids.min() < 0 or ids.max() >= n_tot):
+        raise ParameterError(f"spike ids outside the valid range [0, {n_tot - 1}]")
+    return ts[keep], ids[keep], sizes, t_start, t_stop
+
+
+def _split(values, sizes):
+    out, k = {}, 0
+    for q, n in sizes.items():
+        out[q] = values[k:k + n]
+        k += n
+    return out
+
+
+def rate_distribution(obj, t_start: float | None = None, t_stop: float | None = None) -> dict:
+    """Per-neuron firing rates (Hz) of every population over [t_start, t_stop).
+
+    Parameters
+    ----------
+    obj : Trajectory, PopulationActivity or (times, ids, sizes)
+    t_start, t_stop : float, optional
+        Window in ms (defaults: the trajectory's t_burn and t_end).
+
+    Returns
+    -------
+    dict[str, ndarray]
+        Rates in Hz, one per neuron, in id order.
+    """
+    ts, ids, sizes, t0, t1 = _window(obj, t_start, t_stop)
+    n_tot = int(sum(sizes.values()))
+    counts = np.bincount(ids, minlength=n_tot).astype(float)
+    return _split(1000.0 * counts / (t1 - t0), sizes)
+
+
+def isi_cv(obj, t_start: float | None = None, t_stop: float | None = None,
+           min_spikes: int = 3) -> dict:
+    """Coefficient of variation of the interspike intervals of every neuron.
+
+    Parameters
+    ----------
+    obj : Trajectory, PopulationActivity or (times, ids, sizes)
+    t_start, t_stop : float, optional
+        Window in ms (defaults: the trajectory's t_burn and t_end).
+    min_spikes : int
+        Neurons with fewer spikes in the window get NaN (at least 3: two intervals).
+
+    Returns
+    -------
+    dict[str, ndarray]
+        CV per neuron (NaN where undefined), in id order.
+    """
+    min_spikes = check_positive_int("min_spikes", min_spikes, 3)
+    ts, ids, sizes, _, _ = _window(obj, t_start, t_stop)
+    n_tot = int(sum(sizes.values()))
+    order = np.lexsort((ts, ids))
+    ts, ids = ts[order], ids[order]
+    counts = np.bincount(ids, minlength=n_tot)
+    cv = np.full(n_tot, np.nan)
+    if ts.size > 1:
+        isi = np.diff(ts)
+        same = ids[1:] == ids[:-1]
+        isi, owner = isi[same], ids[1:][same]
+        m = np.bincount(owner, minlength=n_tot).astype(float)
+        s1 = np.bincount(owner, weights=isi, minlength=n_tot)
+        s2 = np.bincount(owner, weights=isi * isi, minlength=n_tot)
+        ok = counts >= min_spikes
+        mean = np.where(ok, s1 / np.maximum(m, 1), np.nan)
+        var = np.where(ok, s2 / np.maximum(m, 1) - mean**2, np.nan)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cv = np.where(ok, np.sqrt(np.maximum(var, 0.0)) / mean, np.nan)
+    return _split(cv, sizes)
+
+
+def summary_stats(obj, t_start=None, t_stop=None, min_spikes=3) -> dict:
+    """Per population: mean rate, std of rates, mean CV and number of neurons with a CV."""
+    rates = rate_distribution(obj, t_start, t_stop)
+    cvs = isi_cv(obj, t_start, t_stop, min_spikes)
+    out = {}
+    for q in rates:
+        c = cvs[q][np.isfinite(cvs[q])]
+        out[q] = {
+            "rate_mean_hz": float(np.mean(rates[q])) if rates[q].size else float("nan"),
+            "rate_std_hz": float(np.std(rates[q])) if rates[q].size else float("nan"),
+            "cv_mean": float(np.mean(c)) if c.size else float("nan"),
+            "n_cv": int(c.size),
+        }
+    return out
