@@ -148,8 +148,8 @@ def trace(problem, start: CurvePoint, st, counts) -> TraceResult:
                                f"raise max_points or ds_max to go further")
         a = points[-1]
         problem.set_context(a.ctx)
-        hard = getattr(problem, "hard_bound_step", None)
-        out = hard(a, ds) if hard is not None else None
+        out = hard_bound_step(problem, a, ds, st) if getattr(problem, "hard_bounds", None) \
+            else None
         if out == "fail":
             _count(counts, "rejected_steps")
             if ds <= st.ds_min * 1.0001:
@@ -230,6 +230,44 @@ def trace(problem, start: CurvePoint, st, counts) -> TraceResult:
                                                  "closed curve)")
         if res.iterations <= st.fast_newton:
             ds = min(ds * st.step_increase, st.ds_max)
+
+
+def hard_bound_step(problem, a, ds, st):
+    """Keep the coordinates listed in ``problem.hard_bounds`` (``[(j, lo, hi), ...]``) inside.
+
+    The right-hand side is never evaluated outside these bounds. When the predictor
+    ``a.u + ds a.t`` crosses one, the point exactly on the bound is computed instead (Newton
+    on ``F(u) = 0, u_j = bound`` from the linear interpolation). Returns None (predictor
+    inside), ``"fail"`` (shrink ``ds``) or ``(u, t, i)`` with ``i = 2 k`` (lower bound ``k``)
+    or ``2 k + 1`` (upper) indexing ``problem.bound_names``.
+    """
+    pred = a.u + ds * a.t
+    best = None
+    for k, (j, lo, hi) in enumerate(problem.hard_bounds):
+        if lo <= pred[j] <= hi:
+            continue
+        bnd, i = (lo, 2 * k) if pred[j] < lo else (hi, 2 * k + 1)
+        theta = (bnd - a.u[j]) / (pred[j] - a.u[j])
+        if best is None or theta < best[0]:
+            best = (theta, j, bnd, i)
+    if best is None:
+        return None
+    theta, j, bnd, i = best
+    guess = a.u + theta * (pred - a.u)
+    guess[j] = bnd
+    e = np.zeros_like(a.u)
+    e[j] = 1.0
+    res = correct(problem, guess, e, np.zeros_like(a.u), bnd, st.newton_tol,
+                  st.newton_max_iter + 4)
+    if not res.converged or np.linalg.norm(res.u - a.u) > 2 * ds:
+        return "fail"
+    u = res.u
+    u[j] = bnd
+    try:
+        t = tangent(problem.jacobian(u), a.t)
+    except (np.linalg.LinAlgError, ArithmeticError, ValueError):
+        return "fail"
+    return u, t, i
 
 
 def _cut_at_bound(problem, a, u_new, t_new, g_new, ds, st, counts):

@@ -111,6 +111,7 @@ class EquilibriumProblem:
         self.st = st
         self.state_bounds = _parse_state_bounds(system, st.state_bounds)
         self.bound_names = [f"{param} = {lo:g}", f"{param} = {hi:g}"]
+        self.hard_bounds = [(self.n, self.lo, self.hi)]
         for j, a, b in self.state_bounds:
             nm = system.state_names[j]
             self.bound_names += [f"{nm} = {a:g}", f"{nm} = {b:g}"]
@@ -133,29 +134,6 @@ class EquilibriumProblem:
         if not np.all(np.isfinite(f)):
             raise NonFinite("rhs")
         return f
-
-    def hard_bound_step(self, a, ds):
-        """Parameter bounds are hard: a predictor beyond one is replaced by the point on it.
-
-        Returns None (predictor inside), ``"fail"`` (could not solve on the bound: shrink
-        ``ds``) or ``(u, t, i)`` with ``u`` exactly on bound ``i``.
-        """
-        pred = a.u + ds * a.t
-        if self.lo <= pred[-1] <= self.hi:
-            return None
-        i = 0 if pred[-1] < self.lo else 1
-        pb = self.lo if i == 0 else self.hi
-        theta = (pb - a.u[-1]) / (pred[-1] - a.u[-1])
-        guess = a.u + theta * (pred - a.u)
-        u = self.snap(guess, i, strict=True)
-        if u is None or np.linalg.norm(u - a.u) > 2 * ds:
-            return "fail"
-        try:
-            from .newton import tangent
-            t = tangent(self.jacobian(u), a.t)
-        except (np.linalg.LinAlgError, ArithmeticError):
-            return "fail"
-        return u, t, i
 
     def fx(self, u):
         return self.system.jacobian(u[:-1], self.pvec(u))

@@ -31,7 +31,9 @@ Coefficients (Kuznetsov, *Elements of Applied Bifurcation Theory*, 3rd ed., §3.
 - cusp: ``c = (1/6) p . [C(q,q,q) + 3 B(q, h2)]``, ``A h2 = -B(q, q)`` with ``p . h2 = 0``.
 - Bogdanov–Takens: Jordan chain ``A q0 = 0, A q1 = q0, A^T p1 = 0, A^T p0 = p1``,
   ``p0.q0 = p1.q1 = 1``, ``p0.q1 = p1.q0 = 0``; ``a = (1/2) p1 . B(q0, q0)``,
-  ``b = p0 . B(q0, q0) + p1 . B(q0, q1)``.
+  ``b = p0 . B(q0, q0) + p1 . B(q0, q1)``. Reversing ``q0`` reverses both signs; we orient
+  ``q0`` with its largest component positive, so ``x' = y, y' = x^2 + xy`` gives
+  ``a = b = 1``; the sign of ``a b`` is invariant.
 """
 
 from __future__ import annotations
@@ -51,9 +53,9 @@ class Multilinear:
         self.p = np.asarray(p, float)
         scale = 1.0 + np.max(np.abs(self.x0))
         self.use_jac = system.jac_func is not None
-        self.h2 = h * scale
-        self.h3 = (h * 10.0 if not self.use_jac else h * 3.0) * scale
-        self.f0 = system.rhs(self.x0, self.p)
+        # base steps of the Richardson-extrapolated differences (errors O(h^4))
+        self.h2 = 10 * h * scale
+        self.h3 = (40 * h if not self.use_jac else 20 * h) * scale
 
     def _f(self, d):
         return self.system.rhs(self.x0 + d, self.p)
@@ -61,21 +63,13 @@ class Multilinear:
     def _J(self, d):
         return self.system.jacobian(self.x0 + d, self.p)
 
-    # real forms
-    def B(self, u, v):
-        u = np.asarray(u, float)
-        v = np.asarray(v, float)
-        h = self.h2
+    def _B(self, u, v, h):
         if self.use_jac:
             return (self._J(h * v) - self._J(-h * v)) @ u / (2 * h)
         return (self._f(h * (u + v)) - self._f(h * (u - v)) - self._f(h * (v - u))
                 + self._f(-h * (u + v))) / (4 * h * h)
 
-    def C(self, u, v, w):
-        u = np.asarray(u, float)
-        v = np.asarray(v, float)
-        w = np.asarray(w, float)
-        h = self.h3
+    def _C(self, u, v, w, h):
         if self.use_jac:
             return (self._J(h * (v + w)) - self._J(h * (v - w)) - self._J(h * (w - v))
                     + self._J(-h * (v + w))) @ u / (4 * h * h)
@@ -85,6 +79,20 @@ class Multilinear:
                 for s3 in (1, -1):
                     out = out + s1 * s2 * s3 * self._f(h * (s1 * u + s2 * v + s3 * w))
         return out / (8 * h ** 3)
+
+    # real forms: central differences with one Richardson extrapolation (h and h/2)
+    def B(self, u, v):
+        u = np.asarray(u, float)
+        v = np.asarray(v, float)
+        h = self.h2
+        return (4 * self._B(u, v, h / 2) - self._B(u, v, h)) / 3
+
+    def C(self, u, v, w):
+        u = np.asarray(u, float)
+        v = np.asarray(v, float)
+        w = np.asarray(w, float)
+        h = self.h3
+        return (4 * self._C(u, v, w, h / 2) - self._C(u, v, w, h)) / 3
 
     # complex forms by multilinearity
     def Bc(self, u, v):
@@ -222,6 +230,7 @@ def bt_coefficients(system, x, p, A=None, h=1e-4):
     A = system.jacobian(x, p) if A is None else A
     n = len(x)
     q0, p1, _ = _null_vectors(A)
+    q0 = q0 * np.sign(q0[np.argmax(np.abs(q0))])  # orientation: largest component positive
     M = np.zeros((n + 1, n + 1))
     M[:n, :n] = A
     M[:n, n] = p1
