@@ -47,8 +47,14 @@ MIN_SWITCHES = 30
 
 
 def metastable_states(features, t=None, *, n_states: int = 2, min_dwell: float = 0.0,
-                      seed: int = 0) -> np.ndarray:
+                      core: float = 0.5, seed: int = 0) -> np.ndarray:
     """Label each time point with a metastable state.
+
+    k-means finds the state centres c_s in standardised feature space; a point is in the
+    *core* of state s when it is closer to c_s than ``core`` times half the distance from c_s
+    to the nearest other centre. Points outside every core keep the label of the last core
+    visited (milestoning, as in core-set Markov state models), so a trajectory that lingers
+    on the boundary is not counted as switching back and forth.
 
     Parameters
     ----------
@@ -58,6 +64,9 @@ def metastable_states(features, t=None, *, n_states: int = 2, min_dwell: float =
         Times (default 0, 1, 2, ...); used for ``min_dwell``.
     n_states : int
         Number of metastable states (k-means clusters).
+    core : float
+        Core radius as a fraction of half the distance to the nearest other centre, in (0, 1];
+        1 assigns every point to its nearest centre (no milestoning).
     min_dwell : float
         Visits shorter than this are merged into the preceding state.
     seed : int
@@ -86,7 +95,22 @@ def metastable_states(features, t=None, *, n_states: int = 2, min_dwell: float =
     order = np.argsort(km.cluster_centers_[:, 0])
     rank = np.empty(n_states, dtype=np.int64)
     rank[order] = np.arange(n_states)
-    labels = rank[km.labels_]
+    check_number("core", core, 0.0, 1.0, lo_open=True)
+    C = km.cluster_centers_
+    dist = np.linalg.norm(Z[:, None, :] - C[None, :, :], axis=2)
+    dc = np.linalg.norm(C[:, None, :] - C[None, :, :], axis=2)
+    np.fill_diagonal(dc, np.inf)
+    radius = core * 0.5 * dc.min(axis=1)
+    in_core = dist < radius[None, :]
+    nearest = km.labels_
+    raw = np.where(in_core[np.arange(len(Z)), nearest], nearest, -1)
+    first = np.flatnonzero(raw >= 0)
+    if len(first) == 0:
+        raise ParameterError("no point lies in any state core; lower n_states or raise core")
+    raw[: first[0]] = raw[first[0]]
+    idx = np.where(raw >= 0, np.arange(len(raw)), 0)
+    np.maximum.accumulate(idx, out=idx)
+    labels = rank[raw[idx]]
     if min_dwell > 0:
         labels = _min_dwell_filter(labels, t, min_dwell)
     return labels

@@ -19,6 +19,7 @@ SUBCOMMANDS = (
     "case_studies.cli.continue_cmd",
     "case_studies.cli.reproduce_cmd",
     "case_studies.cli.attractors_cmd",
+    "case_studies.cli.switching_cmd",
 )
 
 
