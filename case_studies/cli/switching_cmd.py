@@ -24,7 +24,9 @@ def register(sub) -> None:
     p.add_argument("--pops", nargs="+", default=["E1", "E2"], help="populations to compare")
     p.add_argument("--smooth-ms", type=float, default=50.0)
     p.add_argument("--step-ms", type=float, default=10.0)
-    p.add_argument("--min-dwell-ms", type=float, default=50.0)
+    p.add_argument("--min-dwell-ms", type=float, default=0.0,
+                   help="merge visits shorter than this (biases dwells upward; core sets "
+                   "already suppress boundary flicker)")
     p.add_argument("--n-states", type=int, default=2)
     p.add_argument("--t-burn", type=float, default=200.0)
     p.add_argument("--figure", default=None, help="write a figure (PNG or PDF)")
