@@ -1,0 +1,176 @@
+"""Compiled right-hand side and Jacobian of the fitted reduced ODE (numba).
+
+Extended state z (length n_z): the occupancy fractions x_{Q,s} of every population and state
+(refractory R last), then the feature states (pending-kick means m_QR, variances s_QR,
+filtered rates r_Q). The reduced state y drops x_{Q,R} = 1 − Σ_{s<R} x_{Q,s} (neuron number
+conservation), so equilibria are isolated.
+
+With r_c = exp(β_c0 + Σ_k β_ck (z_{g(c,k)} − μ_g)/σ_g) the rate of transition c (population Q,
+state a → b), flow_c = x_{Q,a} r_c and the per-neuron spike flux f_Q = κ_Q Σ_{c: b=R} flow_c:
+
+    dx_{Q,s}/dt = Σ_{c: b=s} flow_c − Σ_{c: a=s} flow_c
+    dm_QR/dt   = −m_QR/τ_QR + p_QR N_R f_R
+    ds_QR/dt   = −2 s_QR/τ_QR + m_QR/τ_QR + p_QR (1 − p_QR) N_R f_R
+    dr_Q/dt    = (1000 f_Q − r_Q)/τ_f
+
+Structure arrays (all int64 unless noted) are described in :class:`_Structure` of
+:mod:`reduce.estimation.model`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def expand(y, n_pop, n_states, n_z):
+    z = np.empty(n_z)
+    ny_occ = n_pop * (n_states - 1)
+    for q in range(n_pop):
+        s_sum = 0.0
+        for k in range(n_states - 1):
+            v = y[q * (n_states - 1) + k]
+            z[q * n_states + k] = v
+            s_sum += v
+        z[q * n_states + n_states - 1] = 1.0 - s_sum
+    for j in range(n_z - n_pop * n_states):
+        z[n_pop * n_states + j] = y[ny_occ + j]
+    return z
+
+
+@njit(cache=True)
+def _rates(z, coef, col_feat, feat_z, mu, sd):
+    C = coef.shape[0]
+    r = np.empty(C)
+    for c in range(C):
+        eta = coef[c, 0]
+        for k in range(col_feat.shape[1]):
+            g = col_feat[c, k]
+            if g >= 0:
+                eta += coef[c, k + 1] * (z[feat_z[g]] - mu[g]) / sd[g]
+        if eta > 700.0:
+            eta = 700.0
+        r[c] = np.exp(eta)
+    return r
+
+
+@njit(cache=True)
+def flux(y, p, n_pop, n_states, n_z, col_pop, col_from, col_to, coef, col_feat, feat_z, mu,
+         sd, kappa):
+    """Per-neuron spike flux f_Q (per ms) of every population."""
+    z = expand(y, n_pop, n_states, n_z)
+    r = _rates(z, coef, col_feat, feat_z, mu, sd)
+    f = np.zeros(n_pop)
+    for c in range(coef.shape[0]):
+        if col_to[c] == n_states - 1:
+            q = col_pop[c]
+            f[q] += kappa[q] * z[q * n_states + col_from[c]] * r[c]
+    return f
+
+
+@njit(cache=True)
+def rhs(y, p, n_pop, n_states, n_z, col_pop, col_from, col_to, coef, col_feat, feat_z, mu,
+        sd, kappa, kick_m, kick_s, kick_src, kick_p, kick_tau, n_param, rate_z, rate_tau_pi):
+    z = expand(y, n_pop, n_states, n_z)
+    r = _rates(z, coef, col_feat, feat_z, mu, sd)
+    dz = np.zeros(n_z)
+    f = np.zeros(n_pop)
+    for c in range(coef.shape[0]):
+        q = col_pop[c]
+        ia = q * n_states + col_from[c]
+        ib = q * n_states + col_to[c]
+        fl = z[ia] * r[c]
+        dz[ia] -= fl
+        dz[ib] += fl
+        if col_to[c] == n_states - 1:
+            f[q] += kappa[q] * fl
+    for j in range(kick_m.shape[0]):
+        tau = p[kick_tau[j]]
+        pp = p[kick_p[j]]
+        src = kick_src[j]
+        inflow = p[n_param[src]] * f[src]
+        m = z[kick_m[j]]
+        dz[kick_m[j]] = -m / tau + pp * inflow
+        if kick_s[j] >= 0:
+            dz[kick_s[j]] = -2.0 * z[kick_s[j]] / tau + m / tau + pp * (1.0 - pp) * inflow
+    for q in range(n_pop):
+        if rate_z[q] >= 0:
+            tf = p[rate_tau_pi]
+            dz[rate_z[q]] = (1000.0 * f[q] - z[rate_z[q]]) / tf
+    ny = n_z - n_pop
+    out = np.empty(ny)
+    for q in range(n_pop):
+        for k in range(n_states - 1):
+            out[q * (n_states - 1) + k] = dz[q * n_states + k]
+    for j in range(n_z - n_pop * n_states):
+        out[n_pop * (n_states - 1) + j] = dz[n_pop * n_states + j]
+    return out
+
+
+@njit(cache=True)
+def jac(y, p, n_pop, n_states, n_z, col_pop, col_from, col_to, coef, col_feat, feat_z, mu,
+        sd, kappa, kick_m, kick_s, kick_src, kick_p, kick_tau, n_param, rate_z, rate_tau_pi):
+    z = expand(y, n_pop, n_states, n_z)
+    r = _rates(z, coef, col_feat, feat_z, mu, sd)
+    Jz = np.zeros((n_z, n_z))
+    df = np.zeros((n_pop, n_z))
+    dfl = np.zeros(n_z)
+    for c in range(coef.shape[0]):
+        q = col_pop[c]
+        ia = q * n_states + col_from[c]
+        ib = q * n_states + col_to[c]
+        # d flow / dz
+        dfl[:] = 0.0
+        dfl[ia] += r[c]
+        for k in range(col_feat.shape[1]):
+            g = col_feat[c, k]
+            if g >= 0:
+                dfl[feat_z[g]] += z[ia] * r[c] * coef[c, k + 1] / sd[g]
+        for i in range(n_z):
+            if dfl[i] != 0.0:
+                Jz[ia, i] -= dfl[i]
+                Jz[ib, i] += dfl[i]
+                if col_to[c] == n_states - 1:
+                    df[q, i] += kappa[q] * dfl[i]
+    for j in range(kick_m.shape[0]):
+        tau = p[kick_tau[j]]
+        pp = p[kick_p[j]]
+        src = kick_src[j]
+        nn = p[n_param[src]]
+        im = kick_m[j]
+        for i in range(n_z):
+            Jz[im, i] = pp * nn * df[src, i]
+        Jz[im, im] += -1.0 / tau
+        if kick_s[j] >= 0:
+            is_ = kick_s[j]
+            for i in range(n_z):
+                Jz[is_, i] = pp * (1.0 - pp) * nn * df[src, i]
+            Jz[is_, is_] += -2.0 / tau
+            Jz[is_, im] += 1.0 / tau
+    for q in range(n_pop):
+        if rate_z[q] >= 0:
+            tf = p[rate_tau_pi]
+            ir = rate_z[q]
+            for i in range(n_z):
+                Jz[ir, i] = 1000.0 * df[q, i] / tf
+            Jz[ir, ir] += -1.0 / tf
+    # chain rule to reduced coordinates: rows and columns drop R of each population
+    ny = n_z - n_pop
+    zrow = np.empty(ny, np.int64)
+    for q in range(n_pop):
+        for k in range(n_states - 1):
+            zrow[q * (n_states - 1) + k] = q * n_states + k
+    for j in range(n_z - n_pop * n_states):
+        zrow[n_pop * (n_states - 1) + j] = n_pop * n_states + j
+    J = np.empty((ny, ny))
+    for i in range(ny):
+        ri = zrow[i]
+        for jj in range(ny):
+            cz = zrow[jj]
+            v = Jz[ri, cz]
+            if jj < n_pop * (n_states - 1):
+                q = jj // (n_states - 1)
+                v -= Jz[ri, q * n_states + n_states - 1]
+            J[i, jj] = v
+    return J

@@ -1,0 +1,226 @@
+"""Validation of fitted coarse-grained Markov models (models.md §3).
+
+Lag dependence of the matrix estimand:
+
+- :func:`implied_timescales`: for the feature-free transition matrix P(τ) of each population,
+  t_i(τ) = −τ / log|λ_i(P(τ))| for its non-unit eigenvalues λ_i; constant in τ when the
+  coarse-grained process is Markov.
+- :func:`chapman_kolmogorov`: P(kτ) estimated directly against P(τ)^k, with the binomial
+  standard error sqrt(P̂(1 − P̂)/n_a) of each directly estimated entry (n_a the number of
+  origin visits; an underestimate when windows overlap).
+
+Closed loop (free-running reduced model against the network, never one-step-ahead):
+
+- :func:`integrate_ode`: integrate a fitted ODE and return an :class:`ODERun` whose
+  ``activity()`` is a :class:`simulate.activity.PopulationActivity` (flux × bin width);
+- :func:`activity_statistics`: mean rate, variance of the binned rate, spectrum peak, MFE
+  period and Δm of any activity (network, ODE or chain);
+- :func:`compare_statistics`: relative differences of two such summaries.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulate.activity import PopulationActivity, as_activity
+from simulate.validation import ParameterError, check_number
+
+__all__ = [
+    "implied_timescales",
+    "chapman_kolmogorov",
+    "integrate_ode",
+    "ODERun",
+    "activity_statistics",
+    "compare_statistics",
+]
+
+
+def _const_model(trajs, coarse_graining, lag, t_burn):
+    import warnings
+
+    from .estimator import TransitionRateEstimator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return TransitionRateEstimator(coarse_graining, features=None, lag=lag,
+                                       t_burn=t_burn, min_count=1).fit(trajs).fetch_model()
+
+
+def implied_timescales(trajectories, coarse_graining="trajectory", lags=(0.1, 0.2, 0.5, 1.0),
+                       t_burn=0.0) -> dict:
+    """Implied timescales (ms) per population and lag.
+
+    Returns
+    -------
+    dict
+        ``{"lags": ndarray (L,), Q: ndarray (L, S-1)}``, timescales sorted decreasing.
+    """
+    lags = np.asarray(lags, float)
+    out = {"lags": lags}
+    for i, lag in enumerate(lags):
+        m = _const_model(trajectories, coarse_graining, float(lag), t_burn)
+        for q in m.populations:
+            P = m.transition_matrix(q)
+            lam = np.sort(np.abs(np.linalg.eigvals(P)))[::-1][1:]
+            with np.errstate(divide="ignore"):
+                ts = np.where((lam > 0) & (lam < 1), -lag / np.log(np.clip(lam, 1e-300, None)),
+                              np.nan)
+            out.setdefault(q, np.full((len(lags), len(lam)), np.nan))[i] = ts
+    return out
+
+
+def chapman_kolmogorov(trajectories, coarse_graining="trajectory", lag=0.1,
+                       multiples=(2, 4, 8), t_burn=0.0) -> dict:
+    """Chapman–Kolmogorov test: P(kτ) estimated vs P(τ)^k.
+
+    Returns
+    -------
+    dict
+        ``Q -> {"multiples", "predicted" (K,S,S), "estimated" (K,S,S), "stderr" (K,S,S),
+        "max_abs_error" (K,), "max_z" (K,)}``.
+    """
+    base = _const_model(trajectories, coarse_graining, lag, t_burn)
+    out = {}
+    for q in base.populations:
+        out[q] = {"multiples": list(multiples), "predicted": [], "estimated": [],
+                  "stderr": [], "max_abs_error": [], "max_z": []}
+    for k in multiples:
+        mk = _const_model(trajectories, coarse_graining, lag * k, t_burn)
+        for qi, q in enumerate(base.populations):
+            Pp = np.linalg.matrix_power(base.transition_matrix(q), int(k))
+            Pe = mk.transition_matrix(q)
+            n_a = mk.occupancy_exposure[qi] / mk.lag
+            se = np.sqrt(np.clip(Pe * (1 - Pe), 0, None) / np.maximum(n_a, 1.0)[:, None])
+            err = np.abs(Pp - Pe)
+            d = out[q]
+            d["predicted"].append(Pp)
+            d["estimated"].append(Pe)
+            d["stderr"].append(se)
+            d["max_abs_error"].append(float(err.max()))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z = np.where(se > 0, err / se, 0.0)
+            d["max_z"].append(float(np.nanmax(z)))
+    for q in out:
+        for key in ("predicted", "estimated", "stderr"):
+            out[q][key] = np.array(out[q][key])
+        out[q]["max_abs_error"] = np.array(out[q]["max_abs_error"])
+        out[q]["max_z"] = np.array(out[q]["max_z"])
+    return out
+
+
+class ODERun:
+    """An integrated trajectory of a fitted ODE.
+
+    Attributes
+    ----------
+    t : ndarray (T,)
+        Output times (ms).
+    x : ndarray (T, n)
+        Reduced states.
+    rates : dict[str, ndarray]
+        ``rate_<Q>`` outputs (Hz per neuron) at the output times.
+    """
+
+    def __init__(self, t, x, rates, sizes, t_burn=0.0):
+        self.t, self.x, self.rates = t, x, rates
+        self.sizes = dict(sizes)
+        self.t_burn = float(t_burn)
+
+    def activity(self) -> PopulationActivity:
+        """Flux × bin width on the output grid (bins start at the output times)."""
+        dt = float(self.t[1] - self.t[0])
+        counts = {q: self.rates[q] * self.sizes[q] * dt / 1000.0 for q in self.rates}
+        return PopulationActivity(self.t, dt, counts, self.sizes)
+
+    @property
+    def rates_hz(self) -> dict:
+        return self.activity().mean_rates_hz(self.t_burn)
+
+
+def integrate_ode(system, x0, t_end, dt_out=0.1, params=None, sizes=None, t_burn=0.0,
+                  method="LSODA", rtol=1e-7, atol=1e-10) -> ODERun:
+    """Integrate a fitted ODE from ``x0`` for ``t_end`` ms and sample it every ``dt_out`` ms.
+
+    ``sizes`` (population -> N) default to the system's ``n_<q>`` parameters (or 1).
+    """
+    from scipy.integrate import solve_ivp
+
+    t_end = check_number("t_end", t_end, 0.0, 1e9, lo_open=True, unit="ms")
+    dt_out = check_number("dt_out", dt_out, 0.0, t_end, lo_open=True, unit="ms")
+    p = system.param_vector(**(params or {}))
+    t_eval = np.arange(int(round(t_end / dt_out))) * dt_out
+    sol = solve_ivp(lambda t, x: system.rhs(x, p), (0.0, t_end), np.asarray(x0, float),
+                    method=method, jac=lambda t, x: system.jacobian(x, p), t_eval=t_eval,
+                    rtol=rtol, atol=atol)
+    if not sol.success:
+        raise RuntimeError(f"integration of the fitted ODE failed: {sol.message}")
+    X = sol.y.T
+    rates = {}
+    for name, g in system.outputs.items():
+        if name.startswith("rate_"):
+            rates[name[5:]] = np.array([g(x, p) for x in X])
+    if sizes is None:
+        sizes = {q: system.params.get(f"n_{q.lower()}", 1.0) for q in rates}
+    return ODERun(sol.t, X, rates, sizes, t_burn)
+
+
+def _smooth(x, width_bins):
+    if width_bins <= 1:
+        return x
+    k = np.ones(int(width_bins)) / int(width_bins)
+    return np.convolve(x, k, mode="same")
+
+
+def activity_statistics(obj, pop="E", t_burn=200.0, bin_ms=1.0, mfe_height=None,
+                        mfe_distance_ms=9.0) -> dict:
+    """Summary statistics of one population's activity.
+
+    - ``rate_hz``: mean rate over [t_burn, end);
+    - ``rate_var_hz2``: variance of the rate binned at ``bin_ms`` (Hz²);
+    - ``peak_hz``: frequency of the largest peak of the rate's power spectrum (Welch, above
+      5 Hz);
+    - ``mfe_period_ms``, ``dm_mean_abs``: mean interval between MFE peaks of the 1-ms-smoothed
+      population spike count (height ``mfe_height`` spikes per ms, default 10 as in the MA
+      code scaled by N/300, distance ``mfe_distance_ms``) and the mean |Δm| of successive peak
+      heights divided by N.
+    """
+    from scipy.signal import find_peaks, welch
+
+    act = as_activity(obj).window(t_burn)
+    if len(act.t) < 8:
+        raise ParameterError(f"t_burn = {t_burn:g} ms leaves fewer than 8 bins of activity")
+    if pop not in act.counts:
+        raise ParameterError(f"population {pop!r} is not one of {act.populations}")
+    k = max(1, int(round(bin_ms / act.dt)))
+    c = np.asarray(act.counts[pop], float)
+    n = len(c) // k
+    cb = c[:n * k].reshape(n, k).sum(axis=1)
+    N = act.sizes[pop]
+    r = 1000.0 * cb / (N * k * act.dt)
+    out = {"rate_hz": float(r.mean()), "rate_var_hz2": float(r.var())}
+    fs = 1000.0 / (k * act.dt)
+    f, pxx = welch(r - r.mean(), fs=fs, nperseg=min(len(r), 1024))
+    sel = f > 5.0
+    out["peak_hz"] = float(f[sel][np.argmax(pxx[sel])]) if np.any(sel) else float("nan")
+    per_ms = _smooth(c, max(1, int(round(1.0 / act.dt)))) / act.dt   # spikes per ms
+    height = (10.0 * N / 300.0) if mfe_height is None else mfe_height
+    pk, props = find_peaks(per_ms, height=height,
+                           distance=max(1, int(round(mfe_distance_ms / act.dt))))
+    if len(pk) >= 3:
+        out["mfe_period_ms"] = float(np.mean(np.diff(pk)) * act.dt)
+        h = props["peak_heights"] * act.dt
+        out["dm_mean_abs"] = float(np.mean(np.abs(np.diff(h))) / N)
+    else:
+        out["mfe_period_ms"] = float("nan")
+        out["dm_mean_abs"] = float("nan")
+    out["n_mfe"] = int(len(pk))
+    return out
+
+
+def compare_statistics(model_stats: dict, network_stats: dict) -> dict:
+    """Relative differences (model − network)/network of matching statistics."""
+    out = {}
+    for k, v in network_stats.items():
+        if k in model_stats and isinstance(v, float) and np.isfinite(v) and v != 0:
+            out[k] = float((model_stats[k] - v) / v)
+    return out
