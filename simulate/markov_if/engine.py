@@ -156,7 +156,9 @@ def run_network(net, t_end, seed, out=None, progress=True, *, rate_dt=None, spik
     Trajectory
         ``meta`` holds ``method``, ``dt`` (0 for the event-driven method), ``voltages``,
         ``rate_dt``, ``record_dt``, ``compile_s`` (kernel compile/cache load), ``wall_s``
-        (simulation), ``initial_condition``, ``rng``.
+        (simulation, wall clock), ``cpu_s`` (simulation, process CPU time), ``sim_s_per_s``
+        and ``cpu_s_per_s`` (per simulated second), ``initial_condition``, ``rng``,
+        ``n_events`` (event-driven method).
     """
     spec = net.spec
     method = net.method
@@ -211,6 +213,7 @@ def run_network(net, t_end, seed, out=None, progress=True, *, rate_dt=None, spik
         state = _initial_state(spec, net.voltages, seed)
         sink = _Sink(writer)
         t_wall0 = time.perf_counter()
+        t_cpu0 = time.process_time()
         if stepped:
             timing = _run_stepped(spec, method, state, seed, n_steps, rate_steps, rec_steps,
                                   edges, cedges, coarse, spikes, sink, progress, t_end,
@@ -220,6 +223,7 @@ def run_network(net, t_end, seed, out=None, progress=True, *, rate_dt=None, spik
                                 edges, cedges, coarse, spikes, events, sink, progress,
                                 chunk_ms)
         wall = time.perf_counter() - t_wall0
+        cpu = time.process_time() - t_cpu0
         fixed_arrays = {}
         for q in spec.populations:
             fixed_arrays[f"bins/{q}"] = edges
@@ -231,6 +235,8 @@ def run_network(net, t_end, seed, out=None, progress=True, *, rate_dt=None, spik
             "rate_dt": float(rate_dt), "record_dt": float(record_dt),
             "compile_s": timing["compile_s"], "wall_s": wall - timing["compile_s"],
             "sim_s_per_s": (wall - timing["compile_s"]) / (t_end / 1000.0),
+            "cpu_s": cpu - timing["compile_cpu_s"],
+            "cpu_s_per_s": (cpu - timing["compile_cpu_s"]) / (t_end / 1000.0),
             "initial_condition": "V ~ Uniform[0, M), not refractory, no pending kicks",
             "rng": timing["rng"], "connectivity": spec.connectivity,
             "n_events": timing.get("n_events", 0),
@@ -330,11 +336,13 @@ def _run_stepped(spec, method, st, seed, n_steps, rate_steps, rec_steps, edges, 
                 float(spec.tau_m), float(dt), use_conn, st["conn"])
     # compile (or load from cache) on a zero-step call, timed apart
     tc = time.perf_counter()
+    tcc = time.process_time()
     h0, r0, m0, v0, c0 = _buffers(spec, 1, nb, do_coarse)
     kernel(st["V"].copy(), st["ref"].copy(), st["H"].copy(), *args_net, 0, 0, rate_steps,
            np.zeros((1, P), np.int64), rec_steps, edges, h0, r0, m0, v0, do_coarse, cedges,
            c0, np.zeros(1), np.zeros(1, np.int64), s.copy(), spare.copy())
     compile_s = time.perf_counter() - tc
+    compile_cpu_s = time.process_time() - tcc
     # initial sample at t = 0
     sample_state(st["V"], st["ref"], st["H"], st["pop"], P, edges, h0[0], r0[0], m0[0], v0[0],
                  do_coarse, cedges, c0[0], spec.sizes.astype(np.int64))
@@ -387,7 +395,7 @@ def _run_stepped(spec, method, st, seed, n_steps, rate_steps, rec_steps, edges, 
     if rate_emitted == 0:
         _emit_rates(sink, spec, np.zeros(0), np.zeros((0, P), np.int64))
     rng_name = "xoshiro256** (simulate.markov_if.rng)"
-    return {"compile_s": compile_s, "rng": rng_name}
+    return {"compile_s": compile_s, "compile_cpu_s": compile_cpu_s, "rng": rng_name}
 
 
 def _run_exact(spec, voltages, st, seed, t_end, rate_dt, record_dt, edges, cedges, do_coarse,
@@ -398,8 +406,10 @@ def _run_exact(spec, voltages, st, seed, t_end, rate_dt, record_dt, edges, cedge
     nb = len(edges) - 1
     ks = kx.ExactState(spec, st["V"], st["pop"], st["conn"], seed, voltages == "integer")
     tc = time.perf_counter()
+    tcc = time.process_time()
     ks.warmup(edges, cedges, do_coarse)
     compile_s = time.perf_counter() - tc
+    compile_cpu_s = time.process_time() - tcc
     h0, r0, m0, v0, c0 = _buffers(spec, 1, nb, do_coarse)
     ks.sample(0.0, edges, cedges, do_coarse, h0[0], r0[0], m0[0], v0[0], c0[0])
     _emit_samples(sink, spec, np.zeros(1), h0, r0, m0, v0, c0, do_coarse)
@@ -467,4 +477,5 @@ def _run_exact(spec, voltages, st, seed, t_end, rate_dt, record_dt, edges, cedge
         bar.close()
     if rate_emitted == 0:
         _emit_rates(sink, spec, np.zeros(0), np.zeros((0, P), np.int64))
-    return {"compile_s": compile_s, "rng": ks.rng_name, "n_events": n_events}
+    return {"compile_s": compile_s, "compile_cpu_s": compile_cpu_s, "rng": ks.rng_name,
+            "n_events": n_events}

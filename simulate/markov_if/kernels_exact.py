@@ -137,6 +137,13 @@ def _advance(tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, pop, offsets, si
     span = M + M_r
     inv_taur = 1.0 / tau_r
     crate = np.empty(2 * P + NP)
+    inv_tau = np.empty(NP)
+    for pw in range(NP):
+        inv_tau[pw] = 1.0 / tau[pw // P, pw % P]
+    ext_total = 0.0
+    for q in range(P):
+        crate[q] = lam[q] * sizes[q]
+        ext_total += crate[q]
     t = tcur[0]
     n_spk = 0
     n_ev = 0
@@ -150,13 +157,12 @@ def _advance(tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, pop, offsets, si
             if ntok[pw] + sizes[pw // P] > cap_tok:
                 tcur[0] = t
                 return 2, n_spk, n_ev, smp_done, n_done
-        total = 0.0
+        total = ext_total
         for q in range(P):
-            crate[q] = lam[q] * sizes[q]
             crate[P + q] = nref[q] * inv_taur
-            total += crate[q] + crate[P + q]
+            total += crate[P + q]
         for pw in range(NP):
-            crate[2 * P + pw] = ntok[pw] / tau[pw // P, pw % P]
+            crate[2 * P + pw] = ntok[pw] * inv_tau[pw]
             total += crate[2 * P + pw]
         if tcur[1] >= 0.0:
             tn = tcur[1]            # event drawn in the previous call, beyond its end
@@ -194,18 +200,25 @@ def _advance(tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, pop, offsets, si
         while acc <= x and ch < 2 * P + NP - 1:
             ch += 1
             acc += crate[ch]
+        # the position of x inside the chosen channel is uniform on [0, 1): it picks the
+        # neuron / refractory neuron / pending kick of that channel
+        w = (x - (acc - crate[ch])) / crate[ch]
+        if w >= 1.0:
+            w = 0.9999999999999999
+        elif w < 0.0:
+            w = 0.0
         i = -1
         jump_e = 0.0       # excitatory jump size
         jump_i = 0.0       # inhibitory kick size S (applied as S*g(V))
         if ch < P:
             q = ch
-            i = offsets[q] + min(int(_u01(st) * sizes[q]), sizes[q] - 1)
+            i = offsets[q] + min(int(w * sizes[q]), sizes[q] - 1)
             if ref[i] != 0:
                 continue
             jump_e = 1.0
         elif ch < 2 * P:
             q = ch - P
-            j = min(int(_u01(st) * nref[q]), nref[q] - 1)
+            j = min(int(w * nref[q]), nref[q] - 1)
             i = reflist[q, j]
             nref[q] -= 1
             reflist[q, j] = reflist[q, nref[q]]
@@ -223,7 +236,7 @@ def _advance(tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, pop, offsets, si
             pw = ch - 2 * P
             q = pw // P
             r = pw % P
-            j = min(int(_u01(st) * ntok[pw]), ntok[pw] - 1)
+            j = min(int(w * ntok[pw]), ntok[pw] - 1)
             i = tok[pw, j]
             ntok[pw] -= 1
             tok[pw, j] = tok[pw, ntok[pw]]

@@ -1,0 +1,258 @@
+"""Benchmarks and numerical studies of the Markov IF simulators (docs/markov_if.md).
+
+Usage::
+
+    NUMBA_CACHE_DIR=/tmp/numba_cache python benchmarks/bench_markov_if.py speed
+    python benchmarks/bench_markov_if.py memory
+    python benchmarks/bench_markov_if.py convergence [--trials 24 --t-trial 3000]
+    python benchmarks/bench_markov_if.py observables
+    python benchmarks/bench_markov_if.py all          # everything, JSON to --json-out
+
+Speed: seconds of CPU time (``time.process_time``) and of wall time per simulated second at
+the defaults, compile (or cache-load) time apart, for the three methods and for a *peer*: a
+straightforward numba loop of the same fixed-step scheme drawing with NumPy's random functions
+inside ``njit`` (``np.random.normal/poisson/binomial``), recording only spike counts.
+Memory: peak RSS of a child process streaming a run to disk, for two ``t_end`` values.
+Convergence: E and I rates of tau-leap at several Δt and of the event-driven method, mean over
+independent trials with 95 % t-intervals, a weighted linear fit rate(Δt) = a + bΔt.
+Observables: rates, spike synchrony index, gamma peak, MFE rate at the defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+from numba import njit
+
+import simulate
+
+
+# ----------------------------------------------------------------------------- peer
+@njit(cache=True)
+def peer_fixed_step(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, dt, n_steps,
+                    seed):
+    """The fixed-step scheme written plainly with NumPy's random draws inside numba."""
+    np.random.seed(seed)
+    N = V.shape[0]
+    P = sizes.shape[0]
+    counts = np.zeros((n_steps, P), np.int64)
+    p_exit = 1.0 - math.exp(-dt / tau_r)
+    nsp = np.zeros(P, np.int64)
+    for k in range(n_steps):
+        nsp[:] = 0
+        for i in range(N):
+            if ref[i]:
+                if np.random.random() < p_exit:
+                    ref[i] = 0
+                    V[i] = 0.0
+                continue
+            q = pop[i]
+            v = V[i]
+            g = (v + M_r) / (M + M_r)
+            dv = np.random.normal(lam[q] * dt, math.sqrt(lam[q] * dt))
+            for r in range(P):
+                if exc[r]:
+                    dv += S[q, r] * H[r, i] * dt / tau[q, r]
+                else:
+                    dv -= S[q, r] * g * H[r, i] * dt / tau[q, r]
+            v = max(v + dv, -M_r)
+            if v > M:
+                V[i] = 0.0
+                ref[i] = 1
+                nsp[q] += 1
+            else:
+                V[i] = v
+        for i in range(N):
+            q = pop[i]
+            for r in range(P):
+                h = H[r, i]
+                rel = np.random.poisson(h * dt / tau[q, r]) if h > 0 else 0
+                add = np.random.binomial(nsp[r], p[q, r]) if nsp[r] > 0 else 0
+                H[r, i] = max(h + add - rel, 0)
+        counts[k] = nsp
+    return counts
+
+
+def run_peer(t_end, seed=0):
+    net = simulate.MarkovIFNetwork()
+    sp = net.spec
+    N = sp.n_neurons
+    rng = np.random.default_rng(seed)
+    args = lambda: (rng.uniform(0, sp.M, N), np.zeros(N, np.uint8),
+                    np.zeros((sp.n_pop, N), np.int64),
+                    np.repeat(np.arange(sp.n_pop), sp.sizes).astype(np.int64),
+                    sp.sizes.astype(np.int64), sp.excitatory.copy(), sp.lam, sp.p, sp.S,
+                    sp.tau, sp.M, sp.M_r, sp.tau_r, sp.dt)
+    t0 = time.perf_counter()
+    peer_fixed_step(*args(), 1, seed)
+    compile_s = time.perf_counter() - t0
+    n_steps = int(round(t_end / sp.dt))
+    w0, c0 = time.perf_counter(), time.process_time()
+    counts = peer_fixed_step(*args(), n_steps, seed)
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    burn = int(200 / sp.dt)
+    rates = 1000 * counts[burn:].sum(0) / (sp.sizes * (n_steps - burn) * sp.dt)
+    return {"compile_s": compile_s, "wall_per_s": wall / (t_end / 1000),
+            "cpu_per_s": cpu / (t_end / 1000), "rates_hz": rates.tolist()}
+
+
+# ----------------------------------------------------------------------------- speed
+def speed(t_end=5000.0, repeats=2):
+    out = {}
+    for method in ("fixed-step", "tau-leap", "exact"):
+        net = simulate.MarkovIFNetwork(method=method)
+        best = None
+        for rep in range(repeats):
+            tr = net.run(t_end=t_end, seed=rep, progress=False)
+            res = {"compile_s": tr.meta["compile_s"], "wall_per_s": tr.meta["sim_s_per_s"],
+                   "cpu_per_s": tr.meta["cpu_s_per_s"], "rates_hz": tr.rates_hz,
+                   "n_events_per_s": tr.meta["n_events"] / (t_end / 1000)}
+            if best is None or res["cpu_per_s"] < best["cpu_per_s"]:
+                best = res
+        out[method] = best
+        print(method, json.dumps(best), flush=True)
+    best = None
+    for rep in range(repeats):
+        res = run_peer(t_end, seed=rep)
+        if best is None or res["cpu_per_s"] < best["cpu_per_s"]:
+            best = res
+    out["peer (numba + np.random)"] = best
+    out["peer_ratio_cpu"] = best["cpu_per_s"] / out["fixed-step"]["cpu_per_s"]
+    print("peer", json.dumps(best), "ratio", out["peer_ratio_cpu"], flush=True)
+    return out
+
+
+# ----------------------------------------------------------------------------- memory
+def _mem_child(t_end, path, method):
+    net = simulate.MarkovIFNetwork(method=method)
+    net.run(t_end=10.0, seed=0, progress=False)           # compile / load cache first
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tr = net.run(t_end=t_end, seed=0, out=path, progress=False)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"t_end": t_end, "rss_before_mb": base / 1024, "peak_rss_mb": peak / 1024,
+                      "file_mb": os.path.getsize(path) / 2**20, "rates_hz": tr.rates_hz}))
+
+
+def memory(t_ends=(2000.0, 20000.0), method="fixed-step"):
+    import tempfile
+
+    out = []
+    with tempfile.TemporaryDirectory() as d:
+        for t_end in t_ends:
+            res = subprocess.run(
+                [sys.executable, __file__, "_memchild", str(t_end), os.path.join(d, "m.h5"),
+                 method], capture_output=True, text=True, check=True)
+            out.append(json.loads(res.stdout.strip().splitlines()[-1]))
+            print(out[-1], flush=True)
+    return out
+
+
+# ----------------------------------------------------------------------------- convergence
+def _trial_rates(method, dt, seed, t_trial, burn):
+    net = simulate.MarkovIFNetwork(method=method, dt=dt)
+    tr = net.run(t_end=t_trial, seed=seed, progress=False, spikes=False, record_dt=t_trial)
+    tr.t_burn = burn
+    r = tr.rates_hz
+    return r["E"], r["I"]
+
+
+def convergence(trials=24, t_trial=3000.0, burn=200.0, dts=(0.1, 0.05, 0.025),
+                fixed=True):
+    from scipy import stats
+
+    configs = [("exact", 0.1)] + [("tau-leap", d) for d in dts]
+    if fixed:
+        configs += [("fixed-step", d) for d in dts]
+    table = {}
+    for method, dt in configs:
+        x = np.array([_trial_rates(method, dt, 1000 + k, t_trial, burn) for k in range(trials)])
+        mean = x.mean(0)
+        half = stats.t.ppf(0.975, trials - 1) * x.std(0, ddof=1) / np.sqrt(trials)
+        key = method if method == "exact" else f"{method} dt={dt:g}"
+        table[key] = {"E": mean[0], "I": mean[1], "E_ci95": half[0], "I_ci95": half[1],
+                      "E_ci_rel": half[0] / mean[0], "I_ci_rel": half[1] / mean[1]}
+        print(key, json.dumps(table[key]), flush=True)
+    ex = table["exact"]
+    fits = {}
+    for method in ("tau-leap",) + (("fixed-step",) if fixed else ()):
+        for pop in ("E", "I"):
+            d = np.array(dts)
+            y = np.array([table[f"{method} dt={v:g}"][pop] for v in dts])
+            se = np.array([table[f"{method} dt={v:g}"][f"{pop}_ci95"] for v in dts]) / 1.96
+            A = np.vstack([np.ones_like(d), d]).T / se[:, None]
+            coef, *_ = np.linalg.lstsq(A, y / se, rcond=None)
+            cov = np.linalg.inv(A.T @ A)
+            fits[f"{method} {pop}"] = {
+                "intercept": coef[0], "intercept_se": math.sqrt(cov[0, 0]),
+                "slope_per_ms": coef[1], "slope_se": math.sqrt(cov[1, 1]),
+                "exact": ex[pop], "exact_se": ex[f"{pop}_ci95"] / 1.96,
+                "rel_diff_at_smallest_dt": (y[-1] - ex[pop]) / ex[pop],
+                "rel_diff_at_0.1": (y[0] - ex[pop]) / ex[pop],
+            }
+            print(method, pop, json.dumps(fits[f"{method} {pop}"]), flush=True)
+    return {"table": table, "fits": fits, "trials": trials, "t_trial": t_trial, "burn": burn}
+
+
+# ----------------------------------------------------------------------------- observables
+def observables_at_defaults(t_end=10000.0, seed=0):
+    from simulate import observables as obs
+
+    out = {}
+    for method in ("fixed-step", "exact", "tau-leap"):
+        tr = simulate.MarkovIFNetwork(method=method).run(t_end=t_end, seed=seed, progress=False)
+        act = tr.activity()
+        res = {"rates_hz": tr.rates_hz}
+        res["ssi_E"] = obs.spike_synchrony_index(act, "E", t_burn=200.0)
+        res["ssi_I"] = obs.spike_synchrony_index(act, "I", t_burn=200.0)
+        spec = obs.power_spectrum(act, "E", t_burn=200.0)
+        gp = obs.gamma_peak(spec)
+        res["gamma_peak_hz"] = gp.frequency_hz
+        res["gamma_band_power"] = gp.band_power
+        m = obs.detect_mfes(act, "E", t_burn=200.0)
+        res["mfe_rate_hz"] = m.rate_hz
+        res["mfe_mean_height"] = float(np.mean(m.heights)) if len(m.heights) else 0.0
+        # chance level of the SSI for independent Poisson neurons at the same rate
+        r = tr.rates_hz["E"] / 1000.0
+        res["ssi_E_chance"] = (1 + 299 * (1 - math.exp(-2 * 0.5 * r))) / 300
+        out[method] = res
+        print(method, json.dumps(res), flush=True)
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("what", choices=["speed", "memory", "convergence", "observables", "all",
+                                     "_memchild"])
+    ap.add_argument("args", nargs="*")
+    ap.add_argument("--trials", type=int, default=24)
+    ap.add_argument("--t-trial", type=float, default=3000.0)
+    ap.add_argument("--json-out", default=None)
+    a = ap.parse_args(argv)
+    if a.what == "_memchild":
+        _mem_child(float(a.args[0]), a.args[1], a.args[2])
+        return
+    res = {"machine": {"cpus": os.cpu_count(), "load_avg": os.getloadavg()}}
+    if a.what in ("speed", "all"):
+        res["speed"] = speed()
+    if a.what in ("memory", "all"):
+        res["memory"] = memory()
+    if a.what in ("observables", "all"):
+        res["observables"] = observables_at_defaults()
+    if a.what in ("convergence", "all"):
+        res["convergence"] = convergence(a.trials, a.t_trial)
+    res["machine"]["load_avg_end"] = os.getloadavg()
+    if a.json_out:
+        with open(a.json_out, "w") as f:
+            json.dump(res, f, indent=1, default=float)
+
+
+if __name__ == "__main__":
+    main()
