@@ -40,6 +40,8 @@ import simulate
 def peer_fixed_step(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, dt, n_steps,
                     seed):
     """The fixed-step scheme written plainly with NumPy's random draws inside numba."""
+    # numba's np.random.* (legacy global-state API, the point of this peer)
+    # ruff: noqa: NPY002
     np.random.seed(seed)
     N = V.shape[0]
     P = sizes.shape[0]

@@ -39,7 +39,8 @@ _E30 = math.exp(-30.0)
 def seed_state(seed: int, stream: int = 0) -> np.ndarray:
     """The 4-word xoshiro256** state for ``seed`` (and an optional sub-stream), via splitmix64."""
     mask = (1 << 64) - 1
-    x = (int(seed) * 0x9E3779B97F4A7C15 + int(stream) * 0xD1B54A32D192ED03 + 0x632BE59BD9B4E019) & mask
+    x = int(seed) * 0x9E3779B97F4A7C15 + int(stream) * 0xD1B54A32D192ED03
+    x = (x + 0x632BE59BD9B4E019) & mask
     out = np.empty(4, np.uint64)
     for k in range(4):
         x = (x + 0x9E3779B97F4A7C15) & mask
