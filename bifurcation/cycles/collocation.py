@@ -178,17 +178,24 @@ class Collocation:
                 out[j, k] = self.system.dfdp(uc[j, k], p, names=names)
         return out
 
-    def coll_matrix_u(self, J, T):
-        """Sparse ∂(residual)/∂U, shape (M n, M n), from the Jacobians ``J`` at Gauss points."""
+    def coll_matrix_u(self, J, T, with_d=True, wrap=1.0):
+        """Sparse ∂(residual)/∂U, shape (M n, M n), from the Jacobians ``J`` at Gauss points.
+
+        Block (collocation point (j, k), node (j, l)) is ``D[k,l]/h_j I − T L[k,l] J_jk``
+        (without the first term when ``with_d`` is False). ``wrap`` multiplies the blocks of
+        the closing node (interval NTST−1, l = NCOL), e.g. −1 for antiperiodic functions.
+        """
         n, ncol, ntst = self.n, self.ncol, self.ntst
         pat = np.any(J != 0.0, axis=(0, 1)) | np.eye(n, dtype=bool)
         r, c = np.nonzero(pat)
         nnz = r.size
         Jv = J[:, :, r, c]  # (ntst, ncol, nnz)
-        eye = (r == c).astype(float)
+        eye = (r == c).astype(float) if with_d else np.zeros(nnz)
         h = self.mesh.h
         data = (self.D[None, :, :, None] / h[:, None, None, None]) * eye[None, None, None, :] \
             - T * self.L[None, :, :, None] * Jv[:, :, None, :]
+        if wrap != 1.0:
+            data[ntst - 1, :, ncol, :] *= wrap
         base = (np.arange(ntst)[:, None] * ncol + np.arange(ncol)[None, :]) * n
         rows = base[:, :, None, None] + r[None, None, None, :]
         rows = np.broadcast_to(rows, (ntst, ncol, ncol + 1, nnz))

@@ -157,3 +157,34 @@ def rossler_pd_reference(c_lo=2.7, c_hi=2.95):
         if abs(c1 - c0) < 1e-9:
             break
     return c1
+
+
+def pd_system():
+    """A cycle with a closed-form period doubling (5 states: circle + Möbius-twisted plane).
+
+    (x, y): x' = (1 − r²)x − ωy, y' = ωx + (1 − r²)y, cycle r = 1, T = 2π/ω.
+    v = (v1, v2): v' = [(λ1+λ2)/2 I + (λ1−λ2)/2 [[x, y], [y, −x]] + (ω/2)[[0, −1], [1, 0]]] v
+    − |v|² v, with λ1 = a + b − 1, λ2 = −1. In the frame rotating at half the cycle's speed,
+    w = R(−θ/2) v obeys w' = diag(λ1, λ2) w − |w|² w, so the plane's multipliers are
+    −exp(λ1 T), −exp(λ2 T): PD on the curve a + b = 1 (supercritical); the doubled orbit has
+    |v| = sqrt(λ1) and period 2T. A fifth state z' = −z + x²/2 adds a harmless decaying
+    direction (multiplier exp(−T)) and makes the orbit not purely planar.
+    """
+    off = np.array([0.2, -0.1, 0.3, 0.05, -0.4])
+
+    def f(u, p):
+        a, b, w = p
+        x, y, v1, v2, z = u - off
+        r2 = x * x + y * y
+        l1, l2 = a + b - 1.0, -1.0
+        m, d = 0.5 * (l1 + l2), 0.5 * (l1 - l2)
+        nv = v1 * v1 + v2 * v2
+        return np.array([
+            (1 - r2) * x - w * y,
+            w * x + (1 - r2) * y,
+            (m + d * x) * v1 + d * y * v2 - 0.5 * w * v2 - nv * v1,
+            d * y * v1 + (m - d * x) * v2 + 0.5 * w * v1 - nv * v2,
+            -z + 0.5 * x * x,
+        ])
+
+    return ODESystem(f, 5, {"a": 0.3, "b": 0.5, "omega": 1.3}, name="pd_example"), off
