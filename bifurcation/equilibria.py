@@ -325,7 +325,8 @@ def _switch_direction(problem, u, t, st):
 # ----------------------------------------------------------------------------- driver
 def _initial_point(system, x0, p, st):
     res = newton_solve(lambda x: system.rhs(x, p), lambda x: system.jacobian(x, p),
-                       np.asarray(x0, float), st.newton_tol, max(st.newton_max_iter, 20))
+                       np.asarray(x0, float), st.newton_tol, max(st.newton_max_iter, 50),
+                       damped=True)
     return res
 
 

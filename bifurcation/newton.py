@@ -107,7 +107,8 @@ def _bordered(J, t):
     return np.vstack([J, t[None, :]])
 
 
-def newton_solve(residual, jacobian, u0, tol=1e-10, max_iter=10, allow_singular=False):
+def newton_solve(residual, jacobian, u0, tol=1e-10, max_iter=10, allow_singular=False,
+                 damped=False):
     """Newton's method for a square system ``residual(u) = 0``.
 
     Parameters
@@ -119,6 +120,11 @@ def newton_solve(residual, jacobian, u0, tol=1e-10, max_iter=10, allow_singular=
     tol : float
         Converged when ``|residual|_inf <= tol`` and ``|du|_inf <= tol * (1 + |u|_inf)``.
     max_iter : int
+    allow_singular : bool
+        Use a least-squares step at an exactly singular Jacobian instead of failing.
+    damped : bool
+        Backtracking line search: halve the Newton step (up to 30 times) until the residual is
+        finite and its norm decreases (used to correct a rough start guess).
 
     Returns
     -------
@@ -141,6 +147,18 @@ def newton_solve(residual, jacobian, u0, tol=1e-10, max_iter=10, allow_singular=
                                 else np.inf, "singular")
         if not np.all(np.isfinite(du)):
             return NewtonResult(u, False, it, np.inf, "singular")
+        if damped:
+            r0 = np.linalg.norm(r)
+            lam = 1.0
+            for _ in range(30):
+                try:
+                    rn = residual(u + lam * du)
+                    if np.all(np.isfinite(rn)) and np.linalg.norm(rn) < r0:
+                        break
+                except (NonFinite, OutOfBounds):
+                    pass
+                lam *= 0.5
+            du = lam * du
         u = u + du
         if np.max(np.abs(du)) <= tol * (1.0 + np.max(np.abs(u))):
             try:

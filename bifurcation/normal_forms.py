@@ -109,6 +109,12 @@ class Multilinear:
         return out
 
     def Cc(self, u, v, w):
+        u, v, w = (np.asarray(a, complex) for a in (u, v, w))
+        if np.array_equal(u, v) and np.array_equal(w, np.conj(u)):
+            # C(q, q, conj q) with q = a + ib: C(a,a,a) + C(a,b,b) + i [C(a,a,b) + C(b,b,b)]
+            a, b = u.real, u.imag
+            return (self.C(a, a, a) + self.C(a, b, b)
+                    + 1j * (self.C(a, a, b) + self.C(b, b, b)))
         parts = [(np.asarray(a, complex).real, np.asarray(a, complex).imag) for a in (u, v, w)]
         out = np.zeros(len(self.x0), complex)
         for a in (0, 1):
