@@ -151,48 +151,93 @@ def row_maxent(edges, k, vbar_rel, mu, sigma, nodes, beta, deriv, C, G, dC, dG):
     var = eta * eta * var_s
     inv_var = 1.0 / var if var > 0.0 else 0.0
     inv_s = 1.0 / sigma
-    for e in range(K1):
+    # edges entirely below / above the Gaussian window of every node: closed values
+    lo_y = -eta + mu - Z_CUT * sigma + c
+    hi_y = eta + mu + Z_CUT * sigma + c
+    e_lo = np.searchsorted(edges, lo_y)
+    e_hi = np.searchsorted(edges, hi_y, side="right")
+    for e in range(0, min(e_lo, K1)):
+        C[e] = 0.0
+        G[e] = 0.0
+        if deriv:
+            for a_ in range(3):
+                dC[e, a_] = 0.0
+                dG[e, a_] = 0.0
+    for e in range(max(e_hi, 0), K1):
+        C[e] = 1.0
+        G[e] = mu + vb
+        if deriv:
+            dC[e, 0] = 0.0
+            dC[e, 1] = 0.0
+            dC[e, 2] = 0.0
+            dG[e, 0] = 1.0
+            dG[e, 1] = 1.0
+            dG[e, 2] = 0.0
+    # dominant node: covariances are accumulated as Σ w_i (v_i - v̄)(f_i - f_*), which is
+    # exact because Σ w_i (v_i - v̄) = 0 and avoids cancellation when the weights concentrate
+    # on one node (in-bin mean at a bin edge)
+    ist = 0
+    for i in range(1, q):
+        if w[i] > w[ist]:
+            ist = i
+    dv = np.empty(q)
+    for i in range(q):
+        dv[i] = v[i] - vb
+    dv[ist] = 0.0
+    Phs = np.empty(q)
+    phs = np.empty(q)
+    zs = np.empty(q)
+    for e in range(e_lo, min(e_hi, K1)):
         y = edges[e] - c
-        S0 = 0.0
-        S1 = 0.0
-        S2 = 0.0
-        B0 = 0.0
-        B1 = 0.0
-        Bz = 0.0
-        Bvz = 0.0
-        Bzz = 0.0
         for i in range(q):
             z = (y - v[i] - mu) * inv_s
+            zs[i] = z
             if z > Z_CUT:
-                S0 += w[i]
-                S1 += w[i] * v[i]
-                S2 += w[i] * v[i] * v[i]
-                continue
-            if z < -Z_CUT:
-                continue
-            Phi = 0.5 * math.erfc(-z * _SQRT1_2)
-            phi = _INV_SQRT_2PI * math.exp(-0.5 * z * z)
-            wP = w[i] * Phi
-            wp = w[i] * phi
-            S0 += wP
-            S1 += wP * v[i]
-            B0 += wp
-            if deriv:
-                S2 += wP * v[i] * v[i]
-                B1 += wp * v[i]
-                Bz += wp * z
-                Bvz += wp * v[i] * z
-                Bzz += wp * z * z
+                Phs[i] = 1.0
+                phs[i] = 0.0
+            elif z < -Z_CUT:
+                Phs[i] = 0.0
+                phs[i] = 0.0
+            else:
+                Phs[i] = 0.5 * math.erfc(-z * _SQRT1_2)
+                phs[i] = _INV_SQRT_2PI * math.exp(-0.5 * z * z)
+        S0 = 0.0
+        S1 = 0.0
+        B0 = 0.0
+        for i in range(q):
+            S0 += w[i] * Phs[i]
+            S1 += w[i] * v[i] * Phs[i]
+            B0 += w[i] * phs[i]
         C[e] = S0
         G[e] = mu * S0 + S1 - sigma * B0
         if deriv:
-            C_v = (S1 - vb * S0) * inv_var
+            P0 = Phs[ist]
+            p0 = phs[ist]
+            vP0 = v[ist] * P0
+            cC = 0.0
+            cS1 = 0.0
+            cB0 = 0.0
+            B1 = 0.0
+            Bz = 0.0
+            Bvz = 0.0
+            Bzz = 0.0
+            for i in range(q):
+                wi = w[i]
+                cC += wi * dv[i] * (Phs[i] - P0)
+                cS1 += wi * dv[i] * (v[i] * Phs[i] - vP0)
+                cB0 += wi * dv[i] * (phs[i] - p0)
+                wp = wi * phs[i]
+                B1 += wp * v[i]
+                Bz += wp * zs[i]
+                Bvz += wp * v[i] * zs[i]
+                Bzz += wp * zs[i] * zs[i]
+            C_v = cC * inv_var
             C_m = -B0 * inv_s
             C_s = -Bz * inv_s
-            S1_v = (S2 - vb * S1) * inv_var
+            S1_v = cS1 * inv_var
             S1_m = -B1 * inv_s
             S1_s = -Bvz * inv_s
-            B0_v = (B1 - vb * B0) * inv_var
+            B0_v = cB0 * inv_var
             B0_m = Bz * inv_s
             B0_s = Bzz * inv_s
             dC[e, 0] = C_v
@@ -233,14 +278,27 @@ def row_uniform_widest(edges, k, vbar_rel, mu, sigma, C, G):
         lo = 2.0 * vb - eta
         hi = eta
     width = hi - lo
-    point = width <= 1e-9 * eta
+    # narrow interval (mean near an edge): midpoint rule with its second-order correction,
+    # ∫ f du/(r-l) = f(mid) + f''(mid)(r-l)²/24 + O((r-l)^4), instead of the cancelling
+    # closed form
+    point = width <= 1e-3 * sigma
+    w24 = width * width / 24.0
     for e in range(K1):
         y = edges[e] - c
+        if y - hi - mu > Z_CUT * sigma:
+            C[e] = 1.0
+            G[e] = vb + mu
+            continue
+        if y - lo - mu < -Z_CUT * sigma:
+            C[e] = 0.0
+            G[e] = 0.0
+            continue
         if point:
             z = (y - vb - mu) / sigma
             P = _Phi(z)
-            C[e] = P
-            G[e] = (vb + mu) * P - sigma * _phi(z)
+            ph = _phi(z)
+            C[e] = P - w24 * z * ph / (sigma * sigma)
+            G[e] = (vb + mu) * P - sigma * ph + w24 * (-ph / sigma - y * z * ph / (sigma * sigma))
             continue
         zl = (y - lo - mu) / sigma
         zr = (y - hi - mu) / sigma
@@ -253,5 +311,11 @@ def row_uniform_widest(edges, k, vbar_rel, mu, sigma, C, G):
         Al = y * Psil - 0.5 * sigma * ((zl * zl - 1.0) * Pl + zl * pl) - sigma * Pl
         Ar = y * Psir - 0.5 * sigma * ((zr * zr - 1.0) * Pr + zr * pr) - sigma * Pr
         f = sigma / width
-        C[e] = f * (Psil - Psir)
+        if zr > 0.0:
+            # Ψ(z) = z + Ψ(-z): 1 - C = σ/(r - l) [Ψ(-z_r) - Ψ(-z_l)] without cancellation
+            Pml = _Phi(-zl)
+            Pmr = _Phi(-zr)
+            C[e] = 1.0 - f * ((-zr * Pmr + pr) - (-zl * Pml + pl))
+        else:
+            C[e] = f * (Psil - Psir)
         G[e] = f * (Al - Ar)

@@ -132,16 +132,28 @@ def field_numpy(ma, x: np.ndarray, p=None, R=None):
         for _ in range(4):  # Newton polish (carries complex-step derivatives)
             w = beta * np.exp(th[..., None] * s - np.abs(th.real)[..., None])
             w = w / w.sum(-1, keepdims=True)
-            mean = (w * s).sum(-1)
-            var = (w * s * s).sum(-1) - mean**2
+            # mean and variance relative to the dominant node (no cancellation when the
+            # weights concentrate on one node, i.e. the in-bin mean is at a bin edge)
+            sd = s[np.argmax(w.real, axis=-1)]
+            mean = sd + (w * (s - sd[..., None])).sum(-1)
+            var = (w * (s - mean[..., None]) ** 2).sum(-1)
             th = th - (mean - rc) / var
         w = beta * np.exp(th[..., None] * s - np.abs(th.real)[..., None])
         w = w / w.sum(-1, keepdims=True)                 # (P, K, Q)
         v = eta[:, None] * s[None, :]                    # (K, Q)
         z = (y[..., None] - v[None, :, None, :] - mu[..., None, None]) / sig[..., None, None]
-        C = (w[:, :, None, :] * Phi(z)).sum(-1)
-        G = mu[..., None] * C + (w[:, :, None, :] * (v[None, :, None, :] * Phi(z)
-                                                     - sig[..., None, None] * phi(z))).sum(-1)
+        ist = np.argmax(w.real, axis=-1)[..., None, None]           # dominant node
+        Pz, pz = Phi(z), phi(z)
+        Ps = np.take_along_axis(Pz, np.broadcast_to(ist, z.shape[:-1] + (1,)), -1)
+        ps = np.take_along_axis(pz, np.broadcast_to(ist, z.shape[:-1] + (1,)), -1)
+        vP = v[None, :, None, :] * Pz
+        vPs = np.take_along_axis(vP, np.broadcast_to(ist, z.shape[:-1] + (1,)), -1)
+        ww = w[:, :, None, :]
+        # Σ w f = f_* + Σ w (f - f_*) since Σ w = 1 (stable complex-step derivatives)
+        C = Ps[..., 0] + (ww * (Pz - Ps)).sum(-1)
+        S1 = vPs[..., 0] + (ww * (vP - vPs)).sum(-1)
+        B0 = ps[..., 0] + (ww * (pz - ps)).sum(-1)
+        G = mu[..., None] * C + S1 - sig[..., None] * B0
     else:
         vb = np.clip(Z / (n + ma.eps), -eta, eta)
         lo = np.where(vb <= 0, -eta, 2 * vb - eta)
