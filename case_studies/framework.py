@@ -99,11 +99,21 @@ def package_version() -> str:
         return "unknown"
 
 
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temporary file in the same folder and a rename."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)   # mkstemp creates 0600; give the usual permissions
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -430,6 +440,8 @@ class RunContext:
         self._results: dict = {}
         self._status: dict = {}
         self.figures: list = []
+        #: key numbers of the run, copied into the report's "summary" (JSON-ready values)
+        self.summary: dict = {}
 
     # results of earlier steps
     def result(self, step: str):
@@ -558,7 +570,8 @@ def run_case(case, out, *, quick: bool = False, scheduler: str | None = None,
              "quick": {"enabled", "reductions", "skipped_checks"}, "reductions",
              "params", "steps": [{"name", "status", "reason", "seconds", "key"}],
              "checks": [{"name", "value", "reference", "tolerance", "pass", "status", ...}],
-             "figures": [{"name", "png", "pdf", "csv"}], "messages", "out", "wall_s"}
+             "figures": [{"name", "png", "pdf", "csv"}], "summary", "messages", "out",
+             "wall_s"}
 
         ``status`` is ``"failed"`` if a step raised an error or a check failed,
         ``"incomplete"`` if a step or check was skipped, else ``"ok"``.
@@ -687,6 +700,7 @@ def run_case(case, out, *, quick: bool = False, scheduler: str | None = None,
         "steps": steps,
         "checks": [c.as_dict() for c in checks],
         "figures": ctx.figures,
+        "summary": ctx.summary,
         "messages": messages,
         "out": str(out),
         "wall_s": round(time.perf_counter() - t_run, 3),

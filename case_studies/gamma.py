@@ -110,9 +110,14 @@ class GammaCase(CaseStudy):
         "sweep_p_ei": (0.5, 0.6, 0.7, 0.8, 0.9),   # rates network vs MA (models.md §2)
         # reduction
         "ma_t_end": 3000.0,       # ms of MA integration
+        "ma_form": "ode",         # "ode" (smooth, continued below) or "map" (published map)
         # continuation
         "cont_bounds": (0.5, 1.0),
         "cont_max_points": 400,
+        # arclength steps in the (state, p_ei) norm; states are neuron counts, so the default
+        # ds_max = 0.1 of the continuation would move p_ei by ~1e-3 per point
+        "cont_ds": 0.5,
+        "cont_ds_max": 5.0,
         # observables and checks
         "segment_ms": 250.0,      # Welch segment (4 Hz resolution)
         "gamma_band": (30.0, 90.0),
@@ -120,10 +125,11 @@ class GammaCase(CaseStudy):
         "peak_tolerance_hz": 10.0,
     }
     quick = {
-        "t_end": 1200.0,
+        "t_end": 1000.0,
         "sweep_p_ei": (),
-        "ma_t_end": 1200.0,
+        "ma_t_end": 1000.0,
         "cont_max_points": 60,
+        "cont_ds_max": 10.0,
         "segment_ms": 200.0,
     }
     quick_skips = {
@@ -134,10 +140,10 @@ class GammaCase(CaseStudy):
              uses=("p_ei", "n_e", "n_i", "method", "t_end", "t_burn", "seed", "sweep_p_ei"),
              description="Markov IF network runs (case p_ei and the sweep)"),
         Step("reduce", "step_reduce",
-             uses=("p_ei", "n_e", "n_i", "method", "ma_t_end", "sweep_p_ei"),
+             uses=("p_ei", "n_e", "n_i", "method", "ma_t_end", "ma_form", "sweep_p_ei"),
              description="Markov approximation integrated at the same parameters"),
-        Step("continue", "step_continue", uses=("p_ei", "n_e", "n_i", "method",
-                                                "cont_bounds", "cont_max_points"),
+        Step("continue", "step_continue", uses=("p_ei", "n_e", "n_i", "method", "cont_bounds",
+                                                "cont_max_points", "cont_ds", "cont_ds_max"),
              after=("reduce",), description="equilibria of the MA ODE in p_ei"),
         Step("analyse", "step_analyse", after=("simulate",), cache=False,
              description="observables of network and MA"),
@@ -181,7 +187,7 @@ class GammaCase(CaseStudy):
         for v in _sweep_values(p):
             net = _network(ctx, v)
             ma = MA(net)
-            sim = ma.simulate(t_end=p["ma_t_end"])
+            sim = ma.simulate(t_end=p["ma_t_end"], form=p["ma_form"])
             rec = {"p_ei": v, "activity": as_activity(sim)}
             try:
                 n = ma.ode().n_states
@@ -222,7 +228,8 @@ class GammaCase(CaseStudy):
                               "equilibrium() and its simulate() result exposes no states in "
                               "ODE coordinates")
         lo, hi = p["cont_bounds"]
-        br = cont(ode, x0, param="p_ei", bounds=(lo, hi), max_points=p["cont_max_points"])
+        br = cont(ode, x0, param="p_ei", bounds=(lo, hi), max_points=p["cont_max_points"],
+                  ds=p["cont_ds"], ds_max=p["cont_ds_max"])
         n = len(br.params.get("p_ei", []))
         if n == 0:
             raise RuntimeError(f"continuation did not start ({br.status}): {br.message}")
@@ -235,6 +242,7 @@ class GammaCase(CaseStudy):
                                      for k, f in (ode.outputs or {}).items()}}
                         for sp in br.special_points],
             "status": str(br.status), "message": str(br.message), "x0_source": source,
+            "p_ei_range": (float(np.min(br.params["p_ei"])), float(np.max(br.params["p_ei"]))),
             "n_states": int(ode.n_states),
         }
 
@@ -374,6 +382,18 @@ class GammaCase(CaseStudy):
                 "kind": [sp["kind"] for sp in br["special"]],
                 "p_ei": [sp["p_ei"] for sp in br["special"]]})
         ctx.table("observables", _observable_table(an))
+        ctx.summary["observables"] = {
+            src: {f"{v:g}": {k: r[k] for k in ("rates_hz", "ssi_E", "mfe_rate_hz",
+                                                "mfe_pattern", "gamma_peak_hz")}
+                  for v, r in sorted(an[src].items())}
+            for src in ("network", "ma")}
+        if ctx.has("continue"):
+            br = ctx.result("continue")
+            ctx.summary["continuation"] = {
+                "p_ei_range": br["p_ei_range"], "points": int(len(br["p_ei"])),
+                "special_points": [{"kind": sp["kind"], "p_ei": sp["p_ei"]}
+                                   for sp in br["special"]],
+                "status": br["status"], "message": br["message"], "start": br["x0_source"]}
         return made
 
     # ------------------------------------------------------------------ checks

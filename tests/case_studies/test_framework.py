@@ -79,6 +79,7 @@ class ToyCase(CaseStudy):
         fig, ax = plt.subplots()
         ax.plot(x)
         ctx.figure("toy", fig, {"i": np.arange(len(x)), "value": x, "short": [1.5]})
+        ctx.summary["total"] = float(x.sum())
         return "ok"
 
     def check_sum(self, ctx):
@@ -126,6 +127,7 @@ def test_report_schema_and_contents(tmp_path):
     assert "missing" in steps["needs-missing"]["reason"]
     assert rep["status"] == "incomplete"        # a skipped step, nothing failed
     assert rep["quick"]["enabled"] is False and rep["reductions"] == {}
+    assert rep["summary"] == {"total": 9900.0}
     # figure as PNG, PDF and CSV with the numbers behind it
     fig = rep["figures"][0]
     for ext in ("png", "pdf", "csv"):
