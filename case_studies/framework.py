@@ -283,7 +283,8 @@ class CaseStudy:
             p.update(self.quick)
         if overrides:
             check_known(overrides, self.params, f"case {self.name!r}")
-            p.update(overrides)
+            for k, v in overrides.items():
+                p[k] = _coerce(k, v, self.params[k])
         return p
 
     def reductions(self) -> dict:
@@ -317,6 +318,20 @@ class CaseStudy:
                 raise TypeError(f"case {cls.name!r}: check {ch.name!r} has no method")
         if set(cls.quick_skips) - {c.name for c in cls.checks}:
             raise TypeError(f"case {cls.name!r}: quick_skips names unknown checks")
+
+
+def _coerce(name, value, default):
+    """Read list-valued parameters given on the command line as "0.5,0.6" (or "" for none)."""
+    if isinstance(default, (tuple, list)) and not isinstance(value, (tuple, list)):
+        text = str(value).strip().strip("()[]")
+        items = [t for t in (x.strip() for x in text.split(",")) if t]
+        try:
+            return tuple(float(t) for t in items)
+        except ValueError:
+            raise ParameterError(
+                f"{name} = {value!r} is not a comma-separated list of numbers, e.g. 0.5,0.6"
+            ) from None
+    return value
 
 
 def register_case(cls: type) -> type:

@@ -242,6 +242,15 @@ def test_failed_check_sets_status(tmp_path):
     assert rep["status"] == "failed"
 
 
+def test_list_override_from_command_line():
+    case = fw.get_case("gamma")
+    assert case.settings(overrides={"sweep_p_ei": "0.5,0.7"})["sweep_p_ei"] == (0.5, 0.7)
+    assert case.settings(overrides={"sweep_p_ei": ""})["sweep_p_ei"] == ()
+    assert case.settings(overrides={"cont_bounds": "(0.6, 0.9)"})["cont_bounds"] == (0.6, 0.9)
+    with pytest.raises(ParameterError, match="sweep_p_ei = 'a,b'"):
+        case.settings(overrides={"sweep_p_ei": "a,b"})
+
+
 def test_unknown_override_and_case(tmp_path):
     with pytest.raises(ParameterError, match="unknown parameter 'nn'.*did you mean 'n'"):
         run(tmp_path, overrides={"nn": 3})
