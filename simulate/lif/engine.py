@@ -31,7 +31,7 @@ from .connectivity import Pathways, build_csr
 __all__ = ["LIFSpec", "run_lif", "RECORDING_KEYS"]
 
 RECORDING_KEYS = ("rate_dt", "record_dt", "record_spikes", "v_bins", "v_range", "record_v",
-                  "chunk_ms", "t_burn")
+                  "chunk_ms", "t_burn", "kernel")
 
 
 @dataclass
@@ -96,7 +96,9 @@ def run_lif(spec: LIFSpec, model: str, params: dict, t_end: float, seed, out=Non
         ``rate_dt`` (ms, default 1), ``record_dt`` (ms, default 1), ``record_spikes``
         (default True), ``v_bins`` (default 60), ``v_range`` (mV pair), ``record_v``
         (global neuron ids whose V is sampled), ``chunk_ms`` (default 100), ``t_burn``
-        (ms, default 200).
+        (ms, default 200), ``kernel`` ("auto": the direct fast path when it applies, i.e.
+        exponential conductances, no external input, one-step delays; "ring": always the
+        general ring-buffer kernel).
     """
     from ..validation import check_known
 
@@ -154,6 +156,13 @@ def run_lif(spec: LIFSpec, model: str, params: dict, t_end: float, seed, out=Non
         stored = False
     t_conn = time.perf_counter() - t_conn
     n_syn = int(ptr[-1]) if stored else None
+    from ..validation import check_choice
+
+    kernel = check_choice("kernel", recording.get("kernel", "auto"), ("auto", "ring"))
+    direct = (kernel == "auto" and spec.kind == kernels.COND_EXP and stored and not np.any(spec.ext_lam > 0)
+              and not np.any(spec.ext_lam_i > 0)
+              and float(spec.paths.d_hi.max(initial=0.0)) < 0.5 * dt)
+    v_prev = v.copy()
     buf_idx = np.empty(N, np.int64)
     buf_del = np.empty(N, np.int64)
     v_width = (v_hi - v_lo) / nb
@@ -210,16 +219,25 @@ def run_lif(spec: LIFSpec, model: str, params: dict, t_end: float, seed, out=Non
             spikes_chunk_t, spikes_chunk_i = [], []
             while done_total < steps:
                 tk = time.perf_counter()
-                done, n_spk = kernels.run_steps(
-                    spec.kind, n + done_total, steps - done_total, spec.fp, spec.ref_steps,
-                    v, g_e, g_i, ref_end, next_ext, next_ext_i, ring_e, ring_i,
-                    pop_of, spec.pop_exc, spec.w_pre, spec.ext_lam, spec.w_ext,
-                    spec.ext_lam_i, spec.w_ext_i,
-                    stored, ptr, idx, dly, paths_t, dt, buf_idx, buf_del,
-                    rate_every, b0, rate_counts,
-                    sample_every, s0, v_lo, v_width, hist, n_ref, v_sum, trace_ids, traces,
-                    record_spikes, spk_t, spk_i, 0,
-                )
+                if direct:
+                    done, n_spk = kernels.run_steps_direct(
+                        n + done_total, steps - done_total, spec.fp, spec.ref_steps,
+                        v, g_e, g_i, ref_end, v_prev, pop_of, spec.pop_exc, spec.w_pre,
+                        ptr, idx, rate_every, b0, rate_counts,
+                        sample_every, s0, v_lo, v_width, hist, n_ref, v_sum, trace_ids,
+                        traces, record_spikes, spk_t, spk_i, 0,
+                    )
+                else:
+                    done, n_spk = kernels.run_steps(
+                        spec.kind, n + done_total, steps - done_total, spec.fp,
+                        spec.ref_steps, v, g_e, g_i, ref_end, next_ext, next_ext_i, ring_e,
+                        ring_i, pop_of, spec.pop_exc, spec.w_pre, spec.ext_lam, spec.w_ext,
+                        spec.ext_lam_i, spec.w_ext_i,
+                        stored, ptr, idx, dly, paths_t, dt, buf_idx, buf_del,
+                        rate_every, b0, rate_counts,
+                        sample_every, s0, v_lo, v_width, hist, n_ref, v_sum, trace_ids,
+                        traces, record_spikes, spk_t, spk_i, 0,
+                    )
                 wall_kernel += time.perf_counter() - tk
                 if record_spikes:
                     spikes_chunk_t.append(spk_t[:n_spk] * dt)
@@ -252,6 +270,7 @@ def run_lif(spec: LIFSpec, model: str, params: dict, t_end: float, seed, out=Non
         meta = {
             "rate_dt": rate_every * dt, "record_dt": sample_every * dt, "dt": dt,
             "method": "fixed-step", "connectivity": spec.connectivity,
+            "kernel": "direct" if direct else "ring",
             "n_synapses": n_syn if n_syn is not None else -1,
             "wall_time_s": wall, "kernel_time_s": wall_kernel, "connect_time_s": t_conn,
             "n_spikes": n_spikes_total, **spec.meta,

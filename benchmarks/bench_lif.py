@@ -1,0 +1,294 @@
+# ruff: noqa: B023  -- the timed lambdas are called immediately inside the loops
+"""Benchmarks of the LIF and hybrid simulators, side by side with Brian2 in one run.
+
+    python benchmarks/bench_lif.py coba        # COBA benchmark: ours vs Brian2 runtime and
+                                               # C++ standalone (compile/build times apart)
+    python benchmarks/bench_lif.py scaling     # wall/CPU time vs N (1e3..1e5) and vs K; memory
+    python benchmarks/bench_lif.py crosscheck  # Sanzeni network, 5 connectivity seeds each,
+                                               # rates and CVs vs Brian2 (combined SE)
+    python benchmarks/bench_lif.py k1e4        # one slow run at K = 10^4 (procedural)
+    python benchmarks/bench_lif.py hybrid      # hybrid network cost vs n
+
+Brian2 runs in its own venv (``bash benchmarks/brian2_env.sh``); pass ``--brian2 PYTHON`` if
+it is not at /work/brian2-venv/bin/python. Results print as Markdown tables and, with
+``--json FILE``, as JSON. Times: wall (``time.perf_counter``) and CPU
+(``time.process_time``, or getrusage of the child for Brian2's standalone binary); on a
+shared machine CPU time is the fairer number, and both are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+os.environ.setdefault("NUMBA_CACHE_DIR", "/tmp/numba_cache")
+HERE = os.path.dirname(os.path.abspath(__file__))
+BRIAN2_DEFAULT = "/work/brian2-venv/bin/python"
+
+
+def _timed(fn):
+    c0, w0 = time.process_time(), time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - w0, time.process_time() - c0
+
+
+def _brian2(python, *args, timeout=3600):
+    cmd = [python, os.path.join(HERE, "brian2_peer.py"), *args]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    if res.returncode != 0:
+        raise RuntimeError(f"brian2 peer failed: {res.stderr[-2000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+# ----------------------------------------------------------------------------- COBA
+def bench_coba(args):
+    import simulate
+
+    t_end = args.t_end
+    net = simulate.ConductanceLIFNetwork(mode="coba-benchmark")
+    # first call: numba compilation (or loading the on-disk cache)
+    _, w_first, c_first = _timed(lambda: net.run(10.0, seed=0, progress=False))
+    rows = []
+    for r in range(args.repeats):
+        traj, w, c = _timed(lambda: net.run(t_end, seed=r, progress=False,
+                                            record_spikes=False, record_dt=10.0))
+        rows.append({"wall_s": w, "cpu_s": c, "kernel_s": traj.meta["kernel_time_s"],
+                     "connect_s": traj.meta["connect_time_s"],
+                     "rate_hz": traj.meta["n_spikes"] / 4000 / (t_end / 1000.0)})
+    ours = {
+        "first_call_wall_s": w_first, "first_call_cpu_s": c_first,
+        "wall_s": min(r["wall_s"] for r in rows), "cpu_s": min(r["cpu_s"] for r in rows),
+        "kernel_s": min(r["kernel_s"] for r in rows),
+        "connect_s": min(r["connect_s"] for r in rows),
+        "rate_hz": float(np.mean([r["rate_hz"] for r in rows])),
+    }
+    out = {"t_end_ms": t_end, "ours": ours, "repeats": rows}
+    if not args.no_brian2:
+        out["brian2_runtime"] = _brian2(args.brian2, "coba", "--device", "runtime",
+                                        "--t-end", str(t_end))
+        out["brian2_standalone"] = _brian2(args.brian2, "coba", "--device", "cpp_standalone",
+                                           "--t-end", str(t_end))
+    per_s = 1000.0 / t_end
+    lines = ["| simulator | build/compile (s) | network setup (s) | simulation wall (s per "
+             "sim. s) | simulation CPU (s per sim. s) | rate (Hz) |", "|---|---|---|---|---|---|"]
+    lines.append(f"| snnreduce (numba) | {ours['first_call_wall_s']:.2f} (first call) | "
+                 f"{ours['connect_s']:.3f} | {ours['kernel_s'] * per_s:.3f} | "
+                 f"{(ours['cpu_s'] - ours['connect_s']) * per_s:.3f} | {ours['rate_hz']:.1f} |")
+    for key, name in (("brian2_runtime", "Brian2 runtime (cython)"),
+                      ("brian2_standalone", "Brian2 C++ standalone")):
+        if key in out:
+            b = out[key]
+            cpu = b.get("simulation_cpu_s", b.get("run_cpu_s", float("nan")))
+            lines.append(f"| {name} | {b['build_compile_s']:.1f} | "
+                         f"{b.get('synapse_create_s', float('nan')):.3f} | "
+                         f"{b['simulation_s'] * per_s:.3f} | {cpu * per_s:.3f} | "
+                         f"{b['rate_hz']:.1f} |")
+    if "brian2_standalone" in out:
+        b = out["brian2_standalone"]
+        ratio = ours["kernel_s"] / b["simulation_s"]
+        out["ratio_vs_standalone_wall"] = ratio
+        lines.append(f"\nratio (ours / Brian2 standalone, simulation wall time): {ratio:.2f}")
+        if "run_cpu_s" in b:
+            r2 = (ours["cpu_s"]) / b["run_cpu_s"]
+            out["ratio_vs_standalone_cpu_incl_setup"] = r2
+            lines.append(f"ratio (CPU incl. network setup, ours / standalone binary): {r2:.2f}")
+    return out, "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- scaling
+def _rss_mb():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
+def bench_scaling(args):
+    import simulate
+    from simulate.lif.connectivity import build_csr
+
+    out = {"N": [], "K": [], "memory": []}
+    lines = ["COBA-type network, in-degree fixed at 80 (p = 80/N), 200 ms:",
+             "", "| N | synapses | connect (s) | kernel wall (s per sim. s) | "
+             "CPU (s per sim. s) | rate (Hz) |", "|---|---|---|---|---|---|"]
+    for N in args.sizes:
+        n_e = int(0.8 * N)
+        net = simulate.ConductanceLIFNetwork(mode="coba-benchmark", n_e=n_e, n_i=N - n_e,
+                                             p=min(1.0, 80.0 / N))
+        net.run(5.0, seed=0, progress=False)
+        traj, w, c = _timed(lambda: net.run(200.0, seed=1, progress=False,
+                                            record_spikes=False, record_dt=10.0))
+        row = {"N": N, "n_synapses": traj.meta["n_synapses"],
+               "connect_s": traj.meta["connect_time_s"],
+               "kernel_per_sim_s": traj.meta["kernel_time_s"] * 5,
+               "cpu_per_sim_s": (c - traj.meta["connect_time_s"]) * 5,
+               "rate_hz": traj.meta["n_spikes"] / N / 0.2}
+        out["N"].append(row)
+        lines.append(f"| {N} | {row['n_synapses']} | {row['connect_s']:.2f} | "
+                     f"{row['kernel_per_sim_s']:.3f} | {row['cpu_per_sim_s']:.3f} | "
+                     f"{row['rate_hz']:.1f} |")
+    lines += ["", "Sanzeni network (models.md §4), c = 10, a = 0.01·log(100)/log(K) "
+              "(log rule), dt = 0.05 ms, 100 ms:", "",
+              "| K | N | synapses | connectivity | kernel wall (s per sim. s) | "
+              "CPU (s per sim. s) | rate E (Hz) |", "|---|---|---|---|---|---|---|"]
+    for K in args.ks:
+        for conn in ("stored", "procedural"):
+            net = simulate.ConductanceLIFNetwork(K=K, scaling="log", K0=100, a0=0.01,
+                                                 connectivity=conn)
+            net.run(1.0, seed=0, progress=False, record_dt=1.0)
+            traj, w, c = _timed(lambda: net.run(100.0, seed=1, progress=False,
+                                                record_spikes=False, record_dt=10.0))
+            row = {"K": K, "N": 2 * net.params["n_e"], "connectivity": conn,
+                   "n_synapses": net.n_synapses(), "kernel_per_sim_s":
+                   traj.meta["kernel_time_s"] * 10,
+                   "cpu_per_sim_s": (c - traj.meta["connect_time_s"]) * 10,
+                   "rate_e_hz": traj.rates_hz["E"] if traj.t_end > traj.t_burn else
+                   float(np.sum(traj["rate/E"]) * 1000 / net.params["n_e"] / 100.0)}
+            out["K"].append(row)
+            lines.append(f"| {K} | {row['N']} | {row['n_synapses']} | {conn} | "
+                         f"{row['kernel_per_sim_s']:.2f} | {row['cpu_per_sim_s']:.2f} | "
+                         f"{row['rate_e_hz']:.1f} |")
+    # memory per synapse of the stored table (procedural: none)
+    net = simulate.ConductanceLIFNetwork(K=300)
+    spec = net.spec()
+    ptr, idx, dly = build_csr(spec.n_total, spec.paths, spec.dt)
+    n_syn = int(ptr[-1])
+    mem = {"n_synapses": n_syn, "bytes_per_synapse_stored":
+           (idx.nbytes + dly.nbytes + ptr.nbytes) / n_syn,
+           "bytes_per_synapse_procedural": 0.0,
+           "ring_buffer_bytes": 2 * 4 * (spec.max_delay_steps + 1) * spec.n_total,
+           "peak_rss_mb": _rss_mb()}
+    out["memory"] = mem
+    lines += ["", f"Memory: stored table {mem['bytes_per_synapse_stored']:.2f} bytes per synapse "
+              f"(int32 target + int16 delay + row pointers), procedural 0 bytes per synapse; "
+              f"the ring buffer takes 8·(D+1)·N bytes (D = max delay in steps), "
+              f"{mem['ring_buffer_bytes'] / 1e6:.1f} MB at K = 300, dt = 0.05 ms."]
+    return out, "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- cross-check
+def bench_crosscheck(args):
+    import simulate
+    from simulate.spike_stats import summary_stats
+
+    ours = []
+    for s in range(args.seeds):
+        net = simulate.ConductanceLIFNetwork(K=args.K, c=10, a=args.a, g=20.0, nu_x=20.0,
+                                             dt=0.01, conn_seed=s)
+        traj, w, c = _timed(lambda: net.run(args.t_end, seed=s, progress=False,
+                                            record_dt=10.0))
+        st = summary_stats(traj, args.t_burn, args.t_end)
+        ours.append({"seed": s, "wall_s": w, "cpu_s": c, "rate_E": st["E"]["rate_mean_hz"],
+                     "rate_I": st["I"]["rate_mean_hz"], "cv_E": st["E"]["cv_mean"],
+                     "cv_I": st["I"]["cv_mean"]})
+        print(json.dumps(ours[-1]), file=sys.stderr)
+    if args.brian2_results:
+        with open(args.brian2_results) as f:
+            theirs = [json.loads(line) for line in f if line.strip()]
+    else:
+        theirs = [_brian2(args.brian2, "sanzeni", "--seed", str(s), "--t-end",
+                          str(args.t_end), "--t-burn", str(args.t_burn), "--K", str(args.K),
+                          "--a", str(args.a)) for s in range(args.seeds)]
+    lines = [f"K = {args.K}, c = 10 (N = {20 * args.K}), a = {args.a}, g = 20, ν_X = 20 Hz, "
+             f"dt = 0.01 ms, {args.t_end / 1000:g} s with {args.t_burn / 1000:g} s burn-in, "
+             f"{len(ours)} (ours) and {len(theirs)} (Brian2) connectivity seeds.", "",
+             "| quantity | snnreduce (mean ± SE) | Brian2 (mean ± SE) | difference | "
+             "z = diff / combined SE |", "|---|---|---|---|---|"]
+    out = {"ours": ours, "brian2": theirs, "z": {}}
+    for key in ("rate_E", "rate_I", "cv_E", "cv_I"):
+        a = np.array([r[key] for r in ours])
+        b = np.array([r[key] for r in theirs])
+        sa, sb = a.std(ddof=1) / math.sqrt(a.size), b.std(ddof=1) / math.sqrt(b.size)
+        z = (a.mean() - b.mean()) / math.hypot(sa, sb)
+        out["z"][key] = z
+        lines.append(f"| {key} | {a.mean():.3f} ± {sa:.3f} | {b.mean():.3f} ± {sb:.3f} | "
+                     f"{a.mean() - b.mean():+.3f} | {z:+.2f} |")
+    return out, "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- K = 1e4
+def bench_k1e4(args):
+    import simulate
+
+    net = simulate.ConductanceLIFNetwork(K=10_000, c=args.c, scaling="log", K0=100, a0=0.01,
+                                         dt=0.05, connectivity="procedural")
+    traj, w, c = _timed(lambda: net.run(args.t_end, seed=0, progress=True,
+                                        record_spikes=False, record_dt=10.0, t_burn=0.0))
+    res = {"K": 10_000, "c": args.c, "N": 2 * net.params["n_e"], "a": net.a,
+           "n_synapses": net.n_synapses(), "t_end_ms": args.t_end, "wall_s": w, "cpu_s": c,
+           "kernel_s": traj.meta["kernel_time_s"], "n_spikes": traj.meta["n_spikes"],
+           "rates_hz": traj.rates_hz, "peak_rss_mb": _rss_mb()}
+    res["synaptic_events"] = res["n_spikes"] * 12_500
+    line = (f"K = 10^4, c = {args.c} (N = {res['N']}), a = {res['a']:.5f} (log rule from "
+            f"a(100) = 0.01), {res['n_synapses']:.3g} synapses (procedural, none stored), "
+            f"{args.t_end:g} ms simulated: wall {w:.1f} s, CPU {c:.1f} s, "
+            f"{res['n_spikes']} spikes ({res['synaptic_events']:.3g} synaptic events), rates "
+            f"E {res['rates_hz']['E']:.2f} Hz, I {res['rates_hz']['I']:.2f} Hz, peak RSS "
+            f"{res['peak_rss_mb']:.0f} MB.")
+    return res, line
+
+
+# ----------------------------------------------------------------------------- hybrid
+def bench_hybrid(args):
+    import simulate
+
+    lines = ["| n | spikes | wall (s per sim. s) | CPU (s per sim. s) |", "|---|---|---|---|"]
+    out = []
+    for n in (100, 1000, 10000):
+        for mode in ("per-pair", "shared"):
+            net = simulate.BalancedHybridNetwork(n=n, spikes=mode)
+            net.run(1.0, seed=0, progress=False)
+            _, w, c = _timed(lambda: net.run(100.0, seed=1, progress=False, record_dt=10.0))
+            out.append({"n": n, "spikes": mode, "wall_per_sim_s": w * 10, "cpu_per_sim_s": c * 10})
+            lines.append(f"| {n} | {mode} | {w * 10:.2f} | {c * 10:.2f} |")
+    return out, "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("what", choices=["coba", "scaling", "crosscheck", "k1e4", "hybrid"])
+    ap.add_argument("--brian2", default=BRIAN2_DEFAULT, help="python of the Brian2 venv")
+    ap.add_argument("--no-brian2", action="store_true")
+    ap.add_argument("--t-end", type=float, default=None, help="ms")
+    ap.add_argument("--t-burn", type=float, default=1000.0, help="ms (crosscheck)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    ap.add_argument("--ks", type=int, nargs="+", default=[100, 300, 1000])
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--K", type=int, default=100)
+    ap.add_argument("--a", type=float, default=0.01)
+    ap.add_argument("--c", type=float, default=10.0, help="N = c K (k1e4)")
+    ap.add_argument("--brian2-results", default=None,
+                    help="JSON lines of brian2_peer.py sanzeni runs (instead of running them)")
+    ap.add_argument("--json", default=None, help="write the results here")
+    args = ap.parse_args(argv)
+    defaults = {"coba": 1000.0, "crosscheck": 3000.0, "k1e4": 100.0}
+    if args.t_end is None:
+        args.t_end = defaults.get(args.what, 1000.0)
+    fn = {"coba": bench_coba, "scaling": bench_scaling, "crosscheck": bench_crosscheck,
+          "k1e4": bench_k1e4, "hybrid": bench_hybrid}[args.what]
+    t0 = time.perf_counter()
+    res, text = fn(args)
+    print(text)
+    print(f"\n(machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the "
+          f"end; total {time.perf_counter() - t0:.0f} s)")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"what": args.what, "results": res,
+                       "loadavg": os.getloadavg()}, f, indent=1, default=float)
+
+
+if __name__ == "__main__":
+    main()
