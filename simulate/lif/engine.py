@@ -159,8 +159,8 @@ def run_lif(spec: LIFSpec, model: str, params: dict, t_end: float, seed, out=Non
     from ..validation import check_choice
 
     kernel = check_choice("kernel", recording.get("kernel", "auto"), ("auto", "ring"))
-    direct = (kernel == "auto" and spec.kind == kernels.COND_EXP and stored and not np.any(spec.ext_lam > 0)
-              and not np.any(spec.ext_lam_i > 0)
+    direct = (kernel == "auto" and spec.kind == kernels.COND_EXP and stored
+              and not np.any(spec.ext_lam > 0) and not np.any(spec.ext_lam_i > 0)
               and float(spec.paths.d_hi.max(initial=0.0)) < 0.5 * dt)
     v_prev = v.copy()
     buf_idx = np.empty(N, np.int64)

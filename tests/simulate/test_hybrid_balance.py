@@ -29,7 +29,7 @@ def _F(mu, v, gain):
 def balanced_limit(alpha=0.1):
     v = 0.2
     for _ in range(100):
-        mu = brentq(lambda m: _F(m, v, 1.0) - 1.5 * _F(m, v, 2.0), -5.0, 0.0)
+        mu = brentq(lambda m, v=v: _F(m, v, 1.0) - 1.5 * _F(m, v, 2.0), -5.0, 0.0)
         v = (_F(mu, v, 1.0) + 2.25 * _F(mu, v, 2.0)) / (2 * alpha)
     return mu, v
 
