@@ -72,30 +72,44 @@ def hash_uniform(z):
 
 
 @njit(cache=True)
-def _half_bits(n):
-    h = 1
-    while (np.int64(1) << (2 * h)) < n:
-        h += 1
-    return h
+def _bits(n):
+    b = 2
+    while (np.int64(1) << b) < n:
+        b += 1
+    return b
 
 
 @njit(cache=True)
-def _feistel(x, key, h, inverse):
-    hh = np.uint64(h)
-    mask = (np.uint64(1) << hh) - np.uint64(1)
-    left = np.uint64(x) >> hh
-    right = np.uint64(x) & mask
+def _feistel(x, key, bits, inverse):
+    """4-round unbalanced Feistel permutation of [0, 2**bits); halves of bits//2 and the
+    rest alternate, so any bit width works and cycle walking needs < 2 steps on average."""
+    wa = bits // 2
+    wb = bits - wa
+    z = np.uint64(x)
     if not inverse:
+        wl, wr = wa, wb          # (L: wl high bits, R: wr low bits)
         for r in range(4):
+            ml = (np.uint64(1) << np.uint64(wl)) - np.uint64(1)
+            mr = (np.uint64(1) << np.uint64(wr)) - np.uint64(1)
+            left = z >> np.uint64(wr)
+            right = z & mr
             kr = mix64(key + np.uint64(r + 1) * _GOLD)
-            f = mix64(right ^ kr) & mask
-            left, right = right, left ^ f
+            f = mix64(right ^ kr) & ml
+            z = (right << np.uint64(wl)) | (left ^ f)
+            wl, wr = wr, wl
     else:
+        wl, wr = wa, wb          # after 4 rounds the widths are back to (wa, wb)
         for r in range(3, -1, -1):
+            # undo round r: z = (right << w_l) | (left ^ f), with (w_l, w_r) of round r
+            wl_r, wr_r = (wa, wb) if r % 2 == 0 else (wb, wa)
+            ml = (np.uint64(1) << np.uint64(wl_r)) - np.uint64(1)
+            mr = (np.uint64(1) << np.uint64(wr_r)) - np.uint64(1)
+            right = z >> np.uint64(wl_r)
+            left_x = z & ml
             kr = mix64(key + np.uint64(r + 1) * _GOLD)
-            f = mix64(left ^ kr) & mask
-            left, right = right ^ f, left
-    return np.int64((left << hh) | right)
+            f = mix64((right & mr) ^ kr) & ml
+            z = ((left_x ^ f) << np.uint64(wr_r)) | right
+    return np.int64(z)
 
 
 @njit(cache=True)
@@ -103,10 +117,10 @@ def perm(x, key, n):
     """A pseudo-random permutation of [0, n) evaluated at ``x`` (cycle-walking Feistel)."""
     if n <= 1:
         return np.int64(0)
-    h = _half_bits(n)
-    y = _feistel(x, key, h, False)
+    b = _bits(n)
+    y = _feistel(x, key, b, False)
     while y >= n:
-        y = _feistel(y, key, h, False)
+        y = _feistel(y, key, b, False)
     return y
 
 
@@ -115,10 +129,10 @@ def perm_inv(y, key, n):
     """Inverse of :func:`perm`."""
     if n <= 1:
         return np.int64(0)
-    h = _half_bits(n)
-    x = _feistel(y, key, h, True)
+    b = _bits(n)
+    x = _feistel(y, key, b, True)
     while x >= n:
-        x = _feistel(x, key, h, True)
+        x = _feistel(x, key, b, True)
     return x
 
 
