@@ -38,7 +38,14 @@ from simulate.validation import ParameterError, check_number, check_positive_int
 from ..branch import CycleBranch, Endpoint, SpecialPoint
 from .collocation import Collocation
 from .floquet import floquet
-from .solver import CycleSolution, NewtonFailure, newton_cycle, tangent_from_lu, weights
+from .solver import (
+    TIMERS,
+    CycleSolution,
+    NewtonFailure,
+    newton_cycle,
+    tangent_from_lu,
+    weights,
+)
 
 __all__ = ["CycleSettings", "continue_from_solution", "build_branch", "point_record"]
 
@@ -141,8 +148,10 @@ class CycleSettings:
 def point_record(coll: Collocation, sol: CycleSolution, tangent=None, fl=None):
     """Everything stored for one orbit (multipliers computed when ``fl`` is None)."""
     if fl is None:
+        t0 = time.perf_counter()
         J, _ = coll.jacobians(sol.U, sol.p)
         fl = floquet(coll, J, sol.T)
+        TIMERS["floquet"] += time.perf_counter() - t0
     return {"sol": sol, "t": tangent, "fl": fl, "mult": fl.multipliers,
             "trivial_error": fl.trivial_error}
 

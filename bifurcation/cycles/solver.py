@@ -12,6 +12,8 @@ integral taken on the nodes (weights ``h_j / NCOL``).
 
 from __future__ import annotations
 
+import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +22,12 @@ import scipy.sparse.linalg as spla
 
 from .collocation import Collocation, Mesh
 
-__all__ = ["CycleSolution", "NewtonFailure", "newton_cycle", "weights", "tangent_from_lu"]
+__all__ = ["CycleSolution", "NewtonFailure", "newton_cycle", "weights", "tangent_from_lu",
+           "TIMERS"]
+
+#: Seconds spent per stage (process-wide, for benchmarks): "residual", "jacobians",
+#: "assembly", "factorization", "floquet". Reset with ``TIMERS.clear()``.
+TIMERS: dict = defaultdict(float)
 
 
 class NewtonFailure(RuntimeError):
@@ -66,11 +73,14 @@ def weights(mesh: Mesh, n: int) -> np.ndarray:
 
 def _matrix(coll: Collocation, U, T, p, free, phase_row, last_row, F):
     n, M = coll.n, coll.M
+    t0 = time.perf_counter()
     J, uc = coll.jacobians(U, p)
-    A = coll.coll_matrix_u(J, T)
-    colT = -F.reshape(-1)
     names = [list(coll.system.param_index)[free]]
     dp = coll.dfdp_at(uc, p, names)[..., 0]  # (ntst, ncol, n)
+    t1 = time.perf_counter()
+    TIMERS["jacobians"] += t1 - t0
+    A = coll.coll_matrix_u(J, T)
+    colT = -F.reshape(-1)
     colP = -T * dp.reshape(-1)
     N = M * n
     border_cols = sp.csc_matrix(np.column_stack([colT, colP]))
@@ -78,6 +88,7 @@ def _matrix(coll: Collocation, U, T, p, free, phase_row, last_row, F):
     rows = sp.csc_matrix(np.vstack([np.concatenate([phase_row, [0.0, 0.0]]), last_row]))
     K = sp.vstack([top, rows], format="csc")
     assert K.shape == (N + 2, N + 2)
+    TIMERS["assembly"] += time.perf_counter() - t1
     return K, J
 
 
@@ -96,7 +107,9 @@ def newton_cycle(coll: Collocation, sol: CycleSolution, U_ref, last_row, last_rh
     prev_norm = np.inf
     for it in range(1, max_iter + 1):
         try:
+            t0 = time.perf_counter()
             R, F = coll.residual(cur.U, cur.T, cur.p)
+            TIMERS["residual"] += time.perf_counter() - t0
         except FloatingPointError as e:
             raise NewtonFailure(str(e), "nonfinite") from e
         res = np.concatenate([R, [phase @ cur.U.ravel()], [last_row @ Y - last_rhs]])
@@ -104,11 +117,13 @@ def newton_cycle(coll: Collocation, sol: CycleSolution, U_ref, last_row, last_rh
         if stats is not None:
             stats["jacobian_evaluations"] = stats.get("jacobian_evaluations", 0) + 1
             stats["factorizations"] = stats.get("factorizations", 0) + 1
+        t0 = time.perf_counter()
         try:
             lu = spla.splu(K, permc_spec="COLAMD", options={"SymmetricMode": False})
         except RuntimeError as e:
             raise NewtonFailure(f"singular Newton matrix ({e})", "singular") from e
         dY = -lu.solve(res)
+        TIMERS["factorization"] += time.perf_counter() - t0
         if not np.all(np.isfinite(dY)):
             raise NewtonFailure("non-finite Newton update", "nonfinite")
         Y = Y + dY

@@ -1,0 +1,125 @@
+"""Long checks of cycle continuation (run with ``pytest -m slow``).
+
+- Rössler (a = b = 0.2): the first two period doublings by continuation (period-1 branch,
+  then the doubled branch) against the Poincaré return map integrated directly (fixed point of
+  P resp. P∘P by Newton, eigenvalue −1 by the secant method; no collocation involved).
+- Every point of the fast tests' branches passes the mesh check.
+"""
+
+import numpy as np
+import pytest
+
+from bifurcation import ODESystem
+from bifurcation.cycles import OrbitGuess, continue_cycles, mesh_check
+
+from .cycle_problems import (
+    SHIFT,
+    hopf_radius,
+    hopf_system,
+    ns_system,
+    rossler_pd_reference,
+    rossler_return_map,
+    rossler_system,
+    snic,
+    vdp_system,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def _pd2_reference(c_lo, c_hi):
+    """Second PD: eigenvalue −1 of the Jacobian of P∘P at its (period-2) fixed point."""
+    v = None
+
+    def lam(c):
+        nonlocal v
+        P = rossler_return_map(c)
+
+        def P2(u):
+            return P(P(u)[0])[0]
+
+        if v is None:
+            # start on the attractor: iterate the map
+            u = np.array([3.6, 0.03])
+            for _ in range(200):
+                u = P(u)[0]
+            v = u
+        h = 1e-6
+        for _ in range(30):
+            Pv = P2(v)
+            Jm = np.empty((2, 2))
+            for j in range(2):
+                e = np.zeros(2)
+                e[j] = h
+                Jm[:, j] = (P2(v + e) - P2(v - e)) / (2 * h)
+            dv = np.linalg.solve(Jm - np.eye(2), -(Pv - v))
+            v = v + dv
+            if np.max(np.abs(dv)) < 1e-11:
+                break
+        ev = np.linalg.eigvals(Jm)
+        return ev[np.argmin(np.abs(ev + 1))].real
+
+    c0, c1 = c_lo, c_hi
+    f0, f1 = lam(c0) + 1, lam(c1) + 1
+    for _ in range(40):
+        c2 = c1 - f1 * (c1 - c0) / (f1 - f0)
+        f2 = lam(c2) + 1
+        c0, f0, c1, f1 = c1, f1, c2, f2
+        if abs(c1 - c0) < 1e-9:
+            break
+    return c1
+
+
+def test_rossler_cascade_against_poincare_map():
+    s = rossler_system(2.5)
+    g = OrbitGuess.from_simulation(s, [1.0, 1.0, 0.0], 300.0)
+    br = continue_cycles(g, "c", (2.5, 4.0), ntst=40, max_points=80, direction="forward",
+                         ds=0.05)
+    pd1 = br.points("PD")[0]
+    ref1 = rossler_pd_reference()
+    assert pd1.params["c"] == pytest.approx(ref1, abs=1e-4)
+    br2 = continue_cycles(pd1, "c", (2.5, 4.0), max_points=80, ds=0.05)
+    pd2 = br2.points("PD")[0]
+    ref2 = _pd2_reference(3.7, 3.95)
+    assert pd2.params["c"] == pytest.approx(ref2, abs=1e-4)
+    for sp in (pd1, pd2):
+        chk = mesh_check(sp, 0)
+        assert chk.passed, chk.message
+    for b in (br, br2):
+        for i in range(len(b)):
+            chk = mesh_check(b, i)
+            assert chk.passed, (i, chk.message)
+
+
+@pytest.mark.parametrize("case", ["hopf", "vdp", "snic", "ns"])
+def test_every_point_passes_mesh_check(case):
+    if case == "hopf":
+        sys_ = hopf_system(beta=0.5, omega=2.0, sigma=-1.0)
+        r = hopf_radius(0.5, -1.0)
+        t = np.linspace(0, np.pi, 101)
+        x = SHIFT + np.column_stack([r * np.cos(2 * t), r * np.sin(2 * t)])
+        br = continue_cycles(OrbitGuess(sys_, t, x), "beta", (0.05, 2.0), ntst=10,
+                             max_points=60)
+    elif case == "vdp":
+        s = vdp_system(1.0)
+        g = OrbitGuess.from_simulation(s, [2.0, 0.0], 60.0)
+        br = continue_cycles(g, "mu", (0.5, 3.0), ntst=30, max_points=40, ds=0.1)
+    elif case == "snic":
+        sn = ODESystem(snic, 2, {"mu": 1.5})
+        g = OrbitGuess.from_simulation(sn, [1.0, 0.0], 60.0)
+        br = continue_cycles(g, "mu", (1.0, 3.0), ntst=30, max_points=150,
+                             direction="backward", period_max=30.0)
+    else:
+        s, off = ns_system()
+        t = np.linspace(0, 2 * np.pi, 101)
+        x = np.tile(off, (len(t), 1))
+        x[:, 0] += np.sqrt(0.3) * np.cos(t)
+        x[:, 1] += np.sqrt(0.3) * np.sin(t)
+        br = continue_cycles(OrbitGuess(s, t, x), "beta", (0.2, 0.8), ntst=10, max_points=60,
+                             direction="forward")
+    bad = []
+    for i in range(len(br)):
+        chk = mesh_check(br, i)
+        if not chk.passed:
+            bad.append((i, chk.message))
+    assert not bad, bad
