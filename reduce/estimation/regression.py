@@ -29,9 +29,12 @@ LOG_RATE_FLOOR = -50.0
 
 
 @njit(cache=True)
-def _loglik(X, y, e, w, rows, beta, pen):
-    ll = 0.0
+def _pass(X, y, e, w, rows, beta, pen, g, H):
+    """Penalised log-likelihood, gradient and observed information at ``beta`` (one pass)."""
     d1 = X.shape[1]
+    ll = 0.0
+    g[:] = 0.0
+    H[:, :] = 0.0
     for ii in range(rows.shape[0]):
         t = rows[ii]
         eta = 0.0
@@ -39,9 +42,22 @@ def _loglik(X, y, e, w, rows, beta, pen):
             eta += X[t, k] * beta[k]
         if eta > 700.0:
             eta = 700.0
-        ll += w[t] * (y[t] * eta - e[t] * np.exp(eta))
+        m = w[t] * e[t] * np.exp(eta)
+        wy = w[t] * y[t]
+        ll += wy * eta - m
+        r = wy - m
+        for k in range(d1):
+            g[k] += X[t, k] * r
+            xk = X[t, k] * m
+            for j in range(k, d1):
+                H[k, j] += xk * X[t, j]
+    for k in range(d1):
+        for j in range(k + 1, d1):
+            H[j, k] = H[k, j]
     for k in range(1, d1):
         ll -= 0.5 * pen * beta[k] * beta[k]
+        g[k] -= pen * beta[k]
+        H[k, k] += pen
     return ll
 
 
@@ -60,68 +76,37 @@ def _fit_one(X, y, e, w, rows, alpha, max_iter, tol, beta_init, use_init):
         beta[0] = LOG_RATE_FLOOR
         return beta, H, True, 0
     beta[0] = np.log(Y / S)
-    if use_init and d1 > 1:
-        beta[:] = beta_init
     if d1 == 1:
         H[0, 0] = Y
         return beta, H, True, 0
+    if use_init:
+        beta[:] = beta_init
     pen = alpha * S
-    ll = _loglik(X, y, e, w, rows, beta, pen)
     g = np.zeros(d1)
+    g_new = np.zeros(d1)
+    H_new = np.zeros((d1, d1))
+    ll = _pass(X, y, e, w, rows, beta, pen, g, H)
     converged = False
     it = 0
     for it in range(max_iter):  # noqa: B007 - returned below
-        g[:] = 0.0
-        H[:, :] = 0.0
-        for ii in range(rows.shape[0]):
-            t = rows[ii]
-            eta = 0.0
-            for k in range(d1):
-                eta += X[t, k] * beta[k]
-            if eta > 700.0:
-                eta = 700.0
-            m = w[t] * e[t] * np.exp(eta)
-            r = w[t] * y[t] - m
-            for k in range(d1):
-                g[k] += X[t, k] * r
-                xk = X[t, k] * m
-                for j in range(k, d1):
-                    H[k, j] += xk * X[t, j]
+        A = H.copy()
         for k in range(d1):
-            for j in range(k + 1, d1):
-                H[j, k] = H[k, j]
-        for k in range(1, d1):
-            g[k] -= pen * beta[k]
-            H[k, k] += pen
-        # tiny ridge for numerically singular designs
-        for k in range(d1):
-            H[k, k] += 1e-12 * (1.0 + H[k, k])
-        step = np.linalg.solve(H, g)
+            A[k, k] += 1e-12 * (1.0 + A[k, k])     # guard numerically singular designs
+        step = np.linalg.solve(A, g)
         s = 1.0
-        new = beta + step
-        ll_new = _loglik(X, y, e, w, rows, new, pen)
-        while ll_new < ll - 1e-12 * abs(ll) and s > 1e-6:
-            s *= 0.5
+        while True:
             new = beta + s * step
-            ll_new = _loglik(X, y, e, w, rows, new, pen)
+            ll_new = _pass(X, y, e, w, rows, new, pen, g_new, H_new)
+            if ll_new >= ll - 1e-12 * abs(ll) or s < 1e-6:
+                break
+            s *= 0.5
         beta = new
         ll = ll_new
+        g[:] = g_new
+        H[:, :] = H_new
         if np.max(np.abs(s * step)) < tol:
             converged = True
             break
-    # Hessian at the solution (observed information, penalty included)
-    H[:, :] = 0.0
-    for ii in range(rows.shape[0]):
-        t = rows[ii]
-        eta = 0.0
-        for k in range(d1):
-            eta += X[t, k] * beta[k]
-        m = w[t] * e[t] * np.exp(min(eta, 700.0))
-        for k in range(d1):
-            for j in range(d1):
-                H[k, j] += X[t, k] * X[t, j] * m
-    for k in range(1, d1):
-        H[k, k] += pen
     return beta, H, converged, it + 1
 
 
@@ -149,7 +134,7 @@ def _fit_all(X, Y, Ecol, w, alpha, max_iter, tol, beta_init, use_init):
     return betas, hess, conv, iters
 
 
-def fit_columns(X, Y, E, w=None, alpha=0.0, max_iter=100, tol=1e-9, beta_init=None):
+def fit_columns(X, Y, E, w=None, alpha=0.0, max_iter=100, tol=1e-8, beta_init=None):
     """Fit every column of ``Y`` (counts) against ``X`` (design with intercept column).
 
     Parameters
