@@ -49,7 +49,7 @@ def test_census_cycle_around_stable_equilibrium():
     r_u, r_s = np.sqrt(0.5), np.sqrt(1.5)
     half = 1.5
     sampler = BoxSampler([x0 - half, y0 - half], [x0 + half, y0 + half])
-    census = attractor_census(sys, sampler, n_samples=200, t_transient=60.0, t_record=40.0,
+    census = attractor_census(sys, sampler, n_samples=120, t_transient=40.0, t_record=32.0,
                               max_k=2, workers=1, seed=1)
     by_kind = {a.kind: a for a in census.attractors}
     assert set(by_kind) == {"equilibrium", "cycle"}
@@ -113,5 +113,6 @@ def _hopf_nf_jac(x, p):
 
 def test_lyapunov_exponent_vanishes_on_stable_cycle():
     sys = ODESystem(_hopf_nf, 2, {"beta": 1.0, "omega": 2.0}, jac=_hopf_nf_jac)
-    res = largest_lyapunov_exponent(sys, [1.0, 0.0], t_end=1e4, dt=0.01)
+    # on a cycle the tangent vector's norm stays bounded, so the estimate is O(1/T)
+    res = largest_lyapunov_exponent(sys, [1.0, 0.0], t_end=2e3, dt=0.01)
     assert abs(res.value) <= 5e-3
