@@ -82,10 +82,10 @@ def solve_theta(r, nodes, beta, w):
     """Weights ``w`` (filled) of the discrete maximum-entropy law on ``nodes`` with mean ``r``.
 
     Returns ``(theta, mean, var)`` in the scaled coordinate ``s`` ∈ [-1, 1]; ``r`` is clipped
-    to ``[-1 + 1e-13, 1 - 1e-13]``.
+    to ``[-1 + 1e-15, 1 - 1e-15]``.
     """
     q = nodes.shape[0]
-    lim = 1.0 - 1e-13
+    lim = 1.0 - 1e-15
     if r > lim:
         r = lim
     elif r < -lim:

@@ -96,7 +96,7 @@ def field_numpy(ma, x: np.ndarray, p=None, R=None):
     mom = np.array([[x[lay.mom(q, r):lay.mom(q, r) + 2] for r in range(P)] for q in range(P)])
     if R is None:
         R = ma.spec.sizes - n.sum(1)
-    vbar = c[None, :] + Z / (n + ma.eps)
+    vbar = c[None, :] + Z * n / (n * n + ma.eps**2)
     g = (vbar + ma.M_r) / (ma.M + ma.M_r)
     exc = ma.spec.excitatory
     de = (S * mom[:, :, 0] / tau * exc[None, :]).sum(1)
@@ -116,8 +116,8 @@ def field_numpy(ma, x: np.ndarray, p=None, R=None):
     phi = lambda z: np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)  # noqa: E731
     if ma.closure == "maxent":
         s, beta = ma.nodes, ma.beta
-        r = Z / (n + ma.eps) / eta[None, :]
-        rr = np.clip(r.real, -1 + 1e-13, 1 - 1e-13)
+        r = Z * n / (n * n + ma.eps**2) / eta[None, :]
+        rr = np.clip(r.real, -1 + 1e-15, 1 - 1e-15)
         th = np.zeros_like(rr)
         lo, hi = np.full_like(rr, -150.0), np.full_like(rr, 150.0)
         for _ in range(120):  # vectorised bisection (independent of the compiled Newton)
@@ -155,7 +155,7 @@ def field_numpy(ma, x: np.ndarray, p=None, R=None):
         B0 = ps[..., 0] + (ww * (pz - ps)).sum(-1)
         G = mu[..., None] * C + S1 - sig[..., None] * B0
     else:
-        vb = np.clip(Z / (n + ma.eps), -eta, eta)
+        vb = np.clip(Z * n / (n * n + ma.eps**2), -eta, eta)
         lo = np.where(vb <= 0, -eta, 2 * vb - eta)
         hi = np.where(vb <= 0, 2 * vb + eta, eta)
         wd = np.maximum(hi - lo, 1e-300)

@@ -57,7 +57,7 @@ class MarkovApproximation:
     closure_nodes : int
         Number of Gauss–Lobatto nodes of the maxent closure (default 5).
     eps : float
-        Regularisation of the in-bin mean ``V̄ = c + Z/(n + ε)`` (neurons, default 1e-9).
+        Regularisation of the in-bin mean ``V̄ = c + Z n/(n² + ε²)`` (neurons, default 1e-6).
 
     Examples
     --------
@@ -69,7 +69,7 @@ class MarkovApproximation:
     """
 
     def __init__(self, network=None, bins=None, h: float = 0.1, variance: str = "published",
-                 closure: str = "maxent", closure_nodes: int = 5, eps: float = 1e-9):
+                 closure: str = "maxent", closure_nodes: int = 5, eps: float = 1e-6):
         net = _network(network)
         self.network = net
         self.net_params = dict(net.params)

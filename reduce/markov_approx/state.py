@@ -89,8 +89,9 @@ class PopulationView:
 
     @property
     def mean_voltage(self) -> np.ndarray:
-        """Regularised in-bin mean ``c_k + Z_k / (n_k + ε)``."""
-        return self._l.centres + self.centred_total / (self.occupancy + self._l.eps)
+        """Regularised in-bin mean ``c_k + Z_k n_k / (n_k² + ε²)``."""
+        n = self.occupancy
+        return self._l.centres + self.centred_total * n / (n * n + self._l.eps ** 2)
 
     @property
     def refractory(self):

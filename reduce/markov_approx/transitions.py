@@ -4,8 +4,10 @@ Per population ``q`` with occupancies ``n_k``, centred voltage totals
 ``Z_k = Σ_{neurons in k} (V - c_k)`` and pending-kick moments ``m_{qr}, s_{qr}`` (mean and
 across-neuron variance of the pending kicks of pathway r → q, per neuron):
 
-* regularised in-bin mean  ``V̄_k = c_k + Z_k / (n_k + ε)``  (ε = 1e-9 neurons by default:
-  smooth for every ``n_k >= 0``, empty bins are read at their centre);
+* regularised in-bin mean  ``V̄_k = c_k + Z_k n_k / (n_k² + ε²)``  (ε = 1e-6 neurons by
+  default): equal to ``c_k + Z_k/n_k`` for ``n_k >> ε``, C^∞ for every real ``n_k`` (also the
+  slightly negative occupancies a Newton step can produce in empty tails), empty bins are
+  read at their centre;
 * reversal factor ``g(V) = (V + M_r)/(M + M_r)``;
 * Gaussian input over the horizon h for a neuron of bin k::
 
@@ -106,8 +108,9 @@ def construct(n, Z, mom, edges, lam, S, tau, exc, h, tau_m, M, M_r, eps, vkind, 
     for q in range(P):
         for k in range(K):
             ck = 0.5 * (edges[k] + edges[k + 1])
-            den = n[q, k] + eps
-            vrel = Z[q, k] / den
+            nk = n[q, k]
+            den = nk * nk + eps * eps
+            vrel = Z[q, k] * nk / den
             vbar = ck + vrel
             mu, sig, dmu, dsig = input_moments(vbar, q, mom, lam, S, tau, exc, h, tau_m,
                                                M, M_r, vkind)
@@ -149,8 +152,8 @@ def construct(n, Z, mom, edges, lam, S, tau, exc, h, tau_m, M, M_r, eps, vkind, 
                     dP[q, k, j, 0] += dP[q, k, j, 1] * dmu + dP[q, k, j, 2] * dsig
                 for j in range(K):
                     dD[q, k, j, 0] += dD[q, k, j, 1] * dmu + dD[q, k, j, 2] * dsig
-                coef[q, k, 0] = -Z[q, k] / (den * den)
-                coef[q, k, 1] = 1.0 / den
+                coef[q, k, 0] = Z[q, k] * (eps * eps - nk * nk) / (den * den)
+                coef[q, k, 1] = nk / den
                 g = (vbar + M_r) / (M + M_r)
                 for r in range(P):
                     t = tau[q, r]
