@@ -27,7 +27,7 @@ from numba import njit
 
 from simulate.validation import ParameterError
 
-from .transitions import construct
+from .transitions import construct, fire_flux
 
 __all__ = ["unpack", "field", "rhs_core", "jac_core", "RHS", "Jacobian", "RateOutput"]
 
@@ -141,12 +141,20 @@ def flux_core(x, p, P, K, N, edges, exc, j0, v_reset, M, M_r, eps, vkind, ckind,
     lam, pm, S, tau, tau_r, h, tau_m = unpack(p, P, lam_idx, lam_fac, p_idx, p_fac, S_idx,
                                               S_fac, tau_idx, sc_idx)
     n, Z, mom = _split(x, P, K)
-    R = np.empty(P)
-    for q in range(P):
-        R[q] = N[q] - n[q].sum()
-    dn, dZ, dmom, F = field(n, Z, mom, R, lam, pm, S, tau, tau_r, h, tau_m, edges, exc, j0,
-                            v_reset, M, M_r, eps, vkind, ckind, False, nodes, beta)
-    return F
+    return fire_flux(n, Z, mom, edges, lam, S, tau, exc, h, tau_m, M, M_r, eps, vkind, ckind,
+                     nodes, beta)
+
+
+@njit(cache=True)
+def flux_many(X, p, P, K, N, edges, exc, j0, v_reset, M, M_r, eps, vkind, ckind, nodes, beta,
+              lam_idx, lam_fac, p_idx, p_fac, S_idx, S_fac, tau_idx, sc_idx):
+    """Flux at every row of ``X`` (T, n) -> (T, P)."""
+    out = np.empty((X.shape[0], P))
+    for i in range(X.shape[0]):
+        out[i] = flux_core(X[i], p, P, K, N, edges, exc, j0, v_reset, M, M_r, eps, vkind,
+                           ckind, nodes, beta, lam_idx, lam_fac, p_idx, p_fac, S_idx, S_fac,
+                           tau_idx, sc_idx)
+    return out
 
 
 @njit(cache=True)

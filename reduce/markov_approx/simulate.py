@@ -157,7 +157,7 @@ def run(ma, t_end: float, form: str = "ode", x0=None, params: dict | None = None
         sysm = ma.ode()
         x = ma.initial_state() if x0 is None else np.asarray(x0, float)[: ma.layout.n_ode]
         x = np.ascontiguousarray(x)
-        from .ode import flux_core, jac_core, rhs_core
+        from .ode import flux_many, jac_core, rhs_core
 
         arrays = ma.kernel_arrays()
         if not np.isfinite(x).all():
@@ -172,7 +172,7 @@ def run(ma, t_end: float, form: str = "ode", x0=None, params: dict | None = None
         sol = solve_ivp(fun, (0.0, t_eval[-1]), x, method=method, t_eval=t_eval, rtol=rtol,
                         atol=atol, max_step=max_step, **kw)
         X = sol.y.T
-        flux = np.array([flux_core(np.ascontiguousarray(xi), p, *arrays) for xi in X])
+        flux = flux_many(np.ascontiguousarray(X), p, *arrays)
         return MAResult(ma, sol.t, X, flux, dt_out, "ode", method=method, rtol=rtol,
                         atol=atol, success=bool(sol.success), message=sol.message,
                         nfev=int(sol.nfev), njev=int(sol.njev), t_burn=t_burn,

@@ -35,9 +35,9 @@ import math
 import numpy as np
 from numba import njit
 
-from .closure import row_maxent, row_uniform_widest
+from .closure import Z_CUT, row_maxent, row_uniform_widest
 
-__all__ = ["construct", "input_moments"]
+__all__ = ["construct", "input_moments", "fire_flux"]
 
 
 @njit(cache=True)
@@ -168,3 +168,41 @@ def construct(n, Z, mom, edges, lam, S, tau, exc, h, tau_m, M, M_r, eps, vkind, 
                         dvs = h * h * Sq * Sq / (t * t)
                     coef[q, k, 3 + 3 * r] = gam * dvm / (2.0 * sig)
                     coef[q, k, 4 + 3 * r] = gam * dvs / (2.0 * sig)
+
+
+@njit(cache=True)
+def fire_flux(n, Z, mom, edges, lam, S, tau, exc, h, tau_m, M, M_r, eps, vkind, ckind, nodes,
+              beta):
+    """Spike flux ``F_q = (1/h) Σ_k n_k P_{k,fire}`` only (cheap: rows whose Gaussian window
+    cannot reach threshold are skipped, the others evaluate C at three edges)."""
+    P = n.shape[0]
+    K = n.shape[1]
+    F = np.zeros(P)
+    sub = np.empty(3)
+    C = np.empty(3)
+    G = np.empty(3)
+    dC = np.zeros((3, 3))
+    dG = np.zeros((3, 3))
+    for q in range(P):
+        for k in range(K):
+            nk = n[q, k]
+            if nk == 0.0:
+                continue
+            ck = 0.5 * (edges[k] + edges[k + 1])
+            vrel = Z[q, k] * nk / (nk * nk + eps * eps)
+            mu, sig, dmu, dsig = input_moments(ck + vrel, q, mom, lam, S, tau, exc, h, tau_m,
+                                               M, M_r, vkind)
+            if edges[k + 1] + mu + Z_CUT * sig < M:
+                continue
+            sub[0] = edges[k]
+            sub[1] = edges[k + 1]
+            sub[2] = M
+            if k + 1 == K:
+                sub[2] = M  # the top bin: C at its own upper edge
+            if ckind == 0:
+                row_maxent(sub, 0, vrel, mu, sig, nodes, beta, False, C, G, dC, dG)
+            else:
+                row_uniform_widest(sub, 0, vrel, mu, sig, C, G)
+            F[q] += nk * (1.0 - C[2])
+        F[q] /= h
+    return F

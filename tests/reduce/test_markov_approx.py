@@ -441,3 +441,15 @@ def test_equilibrium_newton_quadratic_and_jacobian_regular():
     assert v.E.occupancy.min() > -1e-9 and v.I.occupancy.min() > -1e-9
     rates = ma.rates_hz(x)
     assert 1.0 < rates["E"] < rates["I"] < 200.0
+
+
+def test_fast_flux_matches_full_construction():
+    for closure in ("maxent", "uniform-widest"):
+        ma = reduce.MarkovApproximation(closure=closure)
+        rng = np.random.default_rng(12)
+        for name, x in extreme_states(ma, rng).items():
+            Pm, _ = ma.transitions(x)
+            v = ma.state_view(x)
+            F = np.array([(v[q].occupancy * Pm[i, :, -1]).sum() / 0.1
+                          for i, q in enumerate("EI")])
+            assert np.allclose(ma.flux(x), F, rtol=1e-12, atol=1e-12), name
