@@ -76,12 +76,13 @@ class MAResult:
                 "t_end": float(self.t[-1] + self.dt_out), "attractor": self.attractor()}
 
 
-def attractor_summary(t, rate, t_burn=200.0, rel_tol=1e-3) -> dict:
+def attractor_summary(t, rate, t_burn=200.0, rel_tol=5e-3) -> dict:
     """Classify a rate trace after ``t_burn``: equilibrium, cycle (with period) or irregular.
 
     Equilibrium: peak-to-peak variation below ``1e-6 + 1e-4 · mean``. Otherwise the peaks of
-    the trace (prominence ≥ 5 % of its range) are found; the smallest m ∈ {1, ..., 6} for which
-    peak heights repeat after m peaks (relative difference ≤ ``rel_tol`` and intervals
+    the trace (prominence ≥ 5 % of its range) are found (time and height refined by a parabola
+    through the three samples); the smallest m ∈ {1, ..., 6} for which peak heights repeat
+    after m peaks (relative difference ≤ ``rel_tol`` and intervals
     repeating to 1 %) makes a cycle of period ``t_{i+m} - t_i`` (``"peaks_per_period": m``, so
     m = 2 is the period-2 alternating-MFE pattern); else irregular.
     """
@@ -101,13 +102,14 @@ def attractor_summary(t, rate, t_burn=200.0, rel_tol=1e-3) -> dict:
         return {"kind": "irregular", "period_ms": None, "n_peaks": int(len(pk))}
     # sub-sample peak position by a parabola through the 3 samples
     tp = t[pk].copy()
+    hp = r[pk].copy()
     for i, k in enumerate(pk):
         if 0 < k < len(r) - 1:
             a, b, c = r[k - 1], r[k], r[k + 1]
             den = a - 2 * b + c
             if den != 0:
                 tp[i] += 0.5 * (a - c) / den * (t[1] - t[0])
-    hp = r[pk]
+                hp[i] = b - (a - c) ** 2 / (8.0 * den)   # vertex of the parabola
     for m in range(1, 7):
         if len(pk) < 2 * m + 2:
             break
