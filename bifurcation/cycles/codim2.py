@@ -23,7 +23,11 @@ hats denoting the previous point. The derivative of ``f_x(u) v`` in ``u`` (secon
 of ``f``) is the difference quotient ``(f_x(u + δv) − f_x(u − δv)) / 2δ``, so only Jacobians
 of the system are needed. Pseudo-arclength continuation in ``(u, T, p_1, p_2)``, both
 directions from the start; multipliers are computed at every point. Codimension-two points on
-these curves (CPC, GPD, LPPD, ...) are not detected yet; NS curves are not implemented.
+these curves (CPC, GPD, LPPD, R1–R4, ...) are not detected yet.
+
+**NS curve**: a complex Floquet solution with multiplier ``e^{iθ}`` (θ an unknown):
+``v' − T f_x(u) v = 0``, ``v(1) = e^{iθ} v(0)``, ``∫ conj(v̂)·v dτ = 1`` (two real
+equations), real and imaginary parts collocated separately.
 """
 
 from __future__ import annotations
@@ -164,6 +168,116 @@ class _Augmented:
         return res, K
 
 
+class _AugmentedNS(_Augmented):
+    """NS curve: complex Floquet solution v = v_r + i v_i with v(1) = e^{iθ} v(0).
+
+    Unknowns ``(U, V_r, V_i, T, θ, p1, p2)``; equations: collocation and phase of ``u``,
+    ``v' − T f_x(u) v = 0`` (real and imaginary parts, rotated wrap), and
+    ``∫Re(conj(v̂)·v) = 1``, ``∫Im(conj(v̂)·v) = 0``.
+    """
+
+    def __init__(self, system, mesh, i1, i2):
+        super().__init__(system, mesh, "NS", i1, i2)
+        self.nS = 0
+
+    @property
+    def size(self):
+        return 3 * self.M * self.n + 4
+
+    def split(self, Y, p_base):
+        N = self.M * self.n
+        U = Y[:N].reshape(self.M, self.n)
+        V = (Y[N:2 * N] + 1j * Y[2 * N:3 * N]).reshape(self.M, self.n)
+        T = Y[3 * N]
+        th = Y[3 * N + 1]
+        p = p_base.copy()
+        p[self.i[0]] = Y[-2]
+        p[self.i[1]] = Y[-1]
+        return U, V, T, th, p
+
+    def weights(self):
+        N = self.M * self.n
+        w = np.zeros(self.size)
+        w[:N] = np.repeat(self.coll.mesh.node_weights() / self.n, self.n)
+        w[3 * N] = 1.0
+        w[-2:] = 1.0
+        return w
+
+    def evaluate(self, Y, p_base, refs, jac=True):
+        c = self.coll
+        n, M = self.n, self.M
+        N = M * n
+        U, V, T, th, p = self.split(Y, p_base)
+        Uref, Vref, _ = refs
+        R1, F = c.residual(U, T, p)
+        phase = c.phase_row(Uref)
+        J, uc = c.jacobians(U, p)
+        Vl = V[c.idx].copy()
+        rot = np.exp(1j * th)
+        Vl[c.ntst - 1, c.ncol] *= rot
+        vc = np.einsum("kl,jli->jki", c.L, Vl)
+        dv = np.einsum("kl,jli->jki", c.D, Vl) / c.mesh.h[:, None, None]
+        Jv = np.einsum("jkab,jkb->jka", J, vc)
+        R3 = dv - T * Jv
+        wn = c.mesh.node_weights()
+        z = np.sum(wn[:, None] * np.conj(Vref) * V)
+        res = np.concatenate([R1, [phase @ U.ravel()], R3.real.ravel(), R3.imag.ravel(),
+                              [z.real - 1.0, z.imag]])
+        if not jac:
+            return res, None
+        ntst, ncol = c.ntst, c.ncol
+        Hr = np.zeros_like(J)
+        Hi = np.zeros_like(J)
+        dJv = np.zeros((ntst, ncol, n, 2), complex)
+        dfp = np.empty((ntst, ncol, n, 2))
+        for j in range(ntst):
+            for k in range(ncol):
+                x = uc[j, k]
+                dfp[j, k] = self.system.dfdp(x, p, names=self.names)
+                for part, H in ((vc[j, k].real, Hr), (vc[j, k].imag, Hi)):
+                    nv = np.max(np.abs(part))
+                    if nv == 0:
+                        continue
+                    d = 1e-5 * (1.0 + np.max(np.abs(x))) / nv
+                    H[j, k] = (self.system.jacobian(x + d * part, p)
+                               - self.system.jacobian(x - d * part, p)) / (2 * d)
+                    dd = (self.system.dfdp(x + d * part, p, names=self.names)
+                          - self.system.dfdp(x - d * part, p, names=self.names)) / (2 * d)
+                    dJv[j, k] += dd if H is Hr else 1j * dd
+        A_uu = c.coll_matrix_u(J, T)
+        A_ru = c.coll_matrix_u(Hr, T, with_d=False)
+        A_iu = c.coll_matrix_u(Hi, T, with_d=False)
+        A0 = c.coll_matrix_u(J, T, wrap=0.0)
+        Bw = (c.coll_matrix_u(J, T) - A0).tocsc()
+        cs, sn = np.cos(th), np.sin(th)
+        Vr0, Vi0 = V.real.ravel(), V.imag.ravel()
+        colth_r = Bw @ (-sn * Vr0 - cs * Vi0)
+        colth_i = Bw @ (cs * Vr0 - sn * Vi0)
+        zN = sp.csc_matrix((N, N))
+        z1 = sp.csc_matrix((N, 1))
+        top = sp.hstack([A_uu, zN, zN, sp.csc_matrix(-F.reshape(-1, 1)), z1,
+                         sp.csc_matrix(-T * dfp.reshape(N, 2))])
+        lr = sp.hstack([A_ru, A0 + cs * Bw, -sn * Bw, sp.csc_matrix(-Jv.real.reshape(-1, 1)),
+                        sp.csc_matrix(colth_r.reshape(-1, 1)),
+                        sp.csc_matrix((-T * dJv.real).reshape(N, 2))])
+        li = sp.hstack([A_iu, sn * Bw, A0 + cs * Bw, sp.csc_matrix(-Jv.imag.reshape(-1, 1)),
+                        sp.csc_matrix(colth_i.reshape(-1, 1)),
+                        sp.csc_matrix((-T * dJv.imag).reshape(N, 2))])
+        r_ph = np.zeros(self.size)
+        r_ph[:N] = phase
+        wr = (wn[:, None] * Vref.real).ravel()
+        wi = (wn[:, None] * Vref.imag).ravel()
+        r_re = np.zeros(self.size)
+        r_re[N:2 * N] = wr
+        r_re[2 * N:3 * N] = wi
+        r_im = np.zeros(self.size)
+        r_im[N:2 * N] = -wi
+        r_im[2 * N:3 * N] = wr
+        K = sp.vstack([top, sp.csr_matrix(r_ph), lr, li, sp.csr_matrix(np.array([r_re, r_im]))],
+                      format="csc")
+        return res, K
+
+
 def _newton(aug, Y, p_base, refs, last_row, last_rhs, tol, max_iter):
     prev = np.inf
     lu = None
@@ -209,6 +323,15 @@ def _initial(sp_, system, kind):
         V, _ = fl.propagate(v0, sol.mesh.ncol)
         V = V / np.sqrt(np.sum(wn[:, None] * V * V))
         S = 0.0
+    elif kind == "NS":
+        fl = rec["fl"]
+        mu = fl.multipliers
+        cand = [i for i in range(len(mu)) if i != fl.trivial_index and mu[i].imag > 1e-10]
+        k = cand[int(np.argmin(np.abs(np.abs(mu[cand]) - 1.0)))]
+        v0 = fl.eigenvectors[:, k]
+        V, _ = fl.propagate(v0.astype(complex), sol.mesh.ncol)
+        V = V / np.sqrt(np.sum(wn[:, None] * np.abs(V) ** 2))
+        S = float(np.angle(mu[k]))
     else:
         t = rec.get("t")
         if t is None:
@@ -222,12 +345,13 @@ def _initial(sp_, system, kind):
 
 
 def continue_cycle_codim2(point, params, bounds, settings=None, **kwargs):
-    """Continue an ``"LPC"`` or ``"PD"`` point of a cycle branch in two parameters.
+    """Continue an ``"LPC"``, ``"PD"`` or ``"NS"`` point of a cycle branch in two parameters.
 
     Parameters
     ----------
     point : SpecialPoint
-        ``kind`` ``"LPC"`` or ``"PD"``, located on a branch from :func:`continue_cycles`.
+        ``kind`` ``"LPC"``, ``"PD"`` or ``"NS"``, located on a branch from
+        :func:`continue_cycles`.
     params : (str, str)
         The two free parameters.
     bounds : dict
@@ -239,17 +363,16 @@ def continue_cycle_codim2(point, params, bounds, settings=None, **kwargs):
     Returns
     -------
     CycleBranch
-        ``kind`` ``"LPC-curve"`` or ``"PD-curve"``, ``param = (p1, p2)``, one orbit per point
-        (periods, multipliers, extrema, amplitude, ``orbit(i)``), continued both ways.
+        ``kind`` ``"LPC-curve"``, ``"PD-curve"`` or ``"NS-curve"``, ``param = (p1, p2)``, one
+        orbit per point (periods, multipliers, extrema, amplitude, ``orbit(i)``), continued
+        both ways; ``data["defining_multiplier_distance"]`` (distance of the nearest computed
+        multiplier to −1, 1 or e^{iθ}) and, for NS, ``data["theta"]``.
     """
     t0 = time.perf_counter()
     if not isinstance(point, SpecialPoint):
         raise ParameterError(f"point must be a SpecialPoint, got {type(point).__name__}")
-    if point.kind == "NS":
-        raise ParameterError("continuation of NS points in two parameters is not implemented "
-                             "yet; LPC and PD points are supported")
-    if point.kind not in ("LPC", "PD"):
-        raise ParameterError(f"point.kind = {point.kind!r}: expected 'LPC' or 'PD'")
+    if point.kind not in ("LPC", "PD", "NS"):
+        raise ParameterError(f"point.kind = {point.kind!r}: expected 'LPC', 'PD' or 'NS'")
     kw = dict(settings.as_dict() if isinstance(settings, CycleSettings) else (settings or {}))
     kw.update(kwargs)
     s = CycleSettings.from_kwargs(**kw)
@@ -267,10 +390,15 @@ def continue_cycle_codim2(point, params, bounds, settings=None, **kwargs):
                      hint="the start must lie within bounds")
     i1, i2 = system.param_index[params[0]], system.param_index[params[1]]
     sol, V, S = _initial(point, system, point.kind)
-    aug = _Augmented(system, sol.mesh, point.kind, i1, i2)
     p_base = sol.p.copy()
-    Y0 = np.concatenate([sol.U.ravel(), V.ravel(), [sol.T], [S] if aug.nS else [],
-                         [p_base[i1], p_base[i2]]])
+    if point.kind == "NS":
+        aug = _AugmentedNS(system, sol.mesh, i1, i2)
+        Y0 = np.concatenate([sol.U.ravel(), V.real.ravel(), V.imag.ravel(), [sol.T, S],
+                             [p_base[i1], p_base[i2]]])
+    else:
+        aug = _Augmented(system, sol.mesh, point.kind, i1, i2)
+        Y0 = np.concatenate([sol.U.ravel(), V.ravel(), [sol.T], [S] if aug.nS else [],
+                             [p_base[i1], p_base[i2]]])
     w = aug.weights()
     # correct the start (fix p2) and get the tangent
     last = np.zeros(aug.size)
@@ -298,7 +426,6 @@ def continue_cycle_codim2(point, params, bounds, settings=None, **kwargs):
 
 def _run(aug, Y, t, p_base, s, bounds, params, stats):
     w = aug.weights()
-    N = aug.M * aug.n
     pts = [Y]
     ds = s.ds
     reason = "max_points"
@@ -334,7 +461,7 @@ def _run(aug, Y, t, p_base, s, bounds, params, stats):
         if out:
             reason = "bound"
             break
-        if Yn[2 * N] <= 0:
+        if aug.split(Yn, p_base)[2] <= 0:
             reason = "nonfinite"
             break
         pts.append(Yn)
@@ -359,6 +486,7 @@ def _build(system, aug, pts, p_base, params, kind, reasons, s, stats, t0):
     pars = {k: np.empty(N) for k in system.params}
     orbits, sols = [], []
     test = np.empty(N)
+    theta = np.full(N, np.nan)
     for i, Y in enumerate(pts):
         U, V, T, S, p = aug.split(Y, p_base)
         sol = CycleSolution(coll.mesh, U.copy(), float(T), p, aug.i[0])
@@ -375,8 +503,13 @@ def _build(system, aug, pts, p_base, params, kind, reasons, s, stats, t0):
         orbits.append((tau * T, X))
         sols.append(sol)
         mu = fl.nontrivial()
-        test[i] = (np.min(np.abs(mu + 1.0)) if kind == "PD"
-                   else np.min(np.abs(mu - 1.0)) if mu.size else np.nan)
+        if kind == "PD":
+            test[i] = np.min(np.abs(mu + 1.0))
+        elif kind == "NS":
+            test[i] = np.min(np.abs(mu - np.exp(1j * S)))
+            theta[i] = S
+        else:
+            test[i] = np.min(np.abs(mu - 1.0)) if mu.size else np.nan
     ends = []
     for reason, idx in ((reasons[0], 0), (reasons[1], N - 1)):
         U, V, T, S, p = aug.split(pts[idx], p_base)
@@ -391,6 +524,8 @@ def _build(system, aug, pts, p_base, params, kind, reasons, s, stats, t0):
     counts["points"] = N
     counts["seconds"] = time.perf_counter() - t0
     data = {"defining_multiplier_distance": test}
+    if kind == "NS":
+        data["theta"] = theta
     br = CycleBranch(f"{kind}-curve", system, params, pars, means, stable, mults,
                      special_points=[], endpoints=ends, status=status,
                      message="; ".join(e.message for e in ends), counts=counts, data=data,

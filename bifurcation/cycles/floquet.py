@@ -94,6 +94,8 @@ def interval_transfers(coll, J, T, sparse=None):
     I = np.eye(n)
     if sparse is None:
         sparse = n > 30 and np.mean(np.any(J != 0, axis=(0, 1))) < 0.2
+    if sparse:
+        return _transfers_sparse(coll, J, T)
     out = []
     for j in range(coll.ntst):
         h = coll.mesh.h[j]
@@ -108,6 +110,38 @@ def interval_transfers(coll, J, T, sparse=None):
             X = np.linalg.solve(E[:, n:], -E[:, :n])
         out.append(X)
     return out
+
+
+def _transfers_sparse(coll, J, T):
+    """All interval transfers from one sparse solve of the block-diagonal interval system.
+
+    The intervals decouple once their first node is given, so the square blocks
+    ``[E_I E_1]`` of all intervals form one block-diagonal sparse matrix, and the right-hand
+    sides ``−E_0`` (n columns per interval) can share the same n columns.
+    """
+    n, ncol, ntst = coll.n, coll.ncol, coll.ntst
+    pat = np.any(J != 0.0, axis=(0, 1)) | np.eye(n, dtype=bool)
+    r, c = np.nonzero(pat)
+    nnz = r.size
+    Jv = J[:, :, r, c]  # (ntst, ncol, nnz)
+    eye = (r == c).astype(float)
+    h = coll.mesh.h
+    data = (coll.D[None, :, :, None] / h[:, None, None, None]) * eye[None, None, None, :] \
+        - T * coll.L[None, :, :, None] * Jv[:, :, None, :]  # (ntst, ncol, ncol+1, nnz)
+    rowbase = (np.arange(ntst)[:, None] * ncol + np.arange(ncol)[None, :]) * n
+    rows = np.broadcast_to(rowbase[:, :, None, None] + r[None, None, None, :],
+                           (ntst, ncol, ncol, nnz))
+    colbase = (np.arange(ntst)[:, None] * ncol + np.arange(ncol)[None, :]) * n  # l = 1..ncol
+    cols = np.broadcast_to(colbase[:, None, :, None] + c[None, None, None, :],
+                           (ntst, ncol, ncol, nnz))
+    N = ntst * ncol * n
+    K = sp.csc_matrix((data[:, :, 1:, :].ravel(), (rows.ravel(), cols.ravel())), shape=(N, N))
+    rhs = np.zeros((ntst, ncol, n, n))
+    rhs[:, :, r, c] = -data[:, :, 0, :]
+    lu = spla.splu(K)
+    X = lu.solve(rhs.reshape(N, n))
+    X = X.reshape(ntst, ncol * n, n)
+    return [X[j] for j in range(ntst)]
 
 
 def _eliminate(A_list):

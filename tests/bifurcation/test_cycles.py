@@ -202,3 +202,34 @@ def test_bad_inputs_are_reported():
         continue_cycles(SpecialPoint("LP", {}, np.zeros(2)), "beta", (0, 1))
     with pytest.raises(ParameterError, match="shape"):
         OrbitGuess(sys_, np.arange(10.0), np.zeros((10, 3)))
+
+
+def test_floquet_sparse_path_stiff_closed_form():
+    """40 states: Hopf NF cycle plus 38 linear decaying states z_i' = −k_i (z_i − c_i),
+    k_i from 0.05 to 50 (stiff). Multipliers: exp(−k_i T) and the radial one, exactly;
+    the Jacobian is 5 % full, so the sparse per-interval path is used."""
+    k = np.logspace(np.log10(0.05), np.log10(50.0), 38)
+    cz = np.linspace(-1, 1, 38)
+
+    def f(x, p):
+        return np.concatenate([hopf_system().rhs_func(x[:2], p), -k * (x[2:] - cz)])
+
+    sys_ = ODESystem(f, 40, {"beta": 0.5, "omega": 2.0, "sigma": -1.0})
+    r = hopf_radius(0.5, -1.0)
+    t = np.linspace(0, np.pi, 101)
+    x = np.tile(np.concatenate([SHIFT, cz]), (len(t), 1))
+    x[:, 0] += r * np.cos(2 * t)
+    x[:, 1] += r * np.sin(2 * t)
+    br = continue_cycles(OrbitGuess(sys_, t, x), "beta", (0.45, 0.5), ntst=10, max_points=3,
+                         direction="backward")
+    T = np.pi
+    for i in range(len(br)):
+        b = br.params["beta"][i]
+        rr = hopf_radius(b, -1.0)
+        exact = np.sort(np.concatenate([np.exp(-k * T), [np.exp(T * 2 * rr**2 * (-1 - 2 * rr**2)),
+                                                         1.0]]))[::-1]
+        mu = br.multipliers[i]
+        assert np.max(np.abs(mu.imag)) < 1e-8
+        big = exact > 1e-3
+        assert np.allclose(np.sort(mu.real)[::-1][big], exact[big], rtol=1e-6, atol=1e-9)
+        assert br.data["trivial_multiplier_error"][i] < 1e-8

@@ -93,3 +93,24 @@ def test_lpc_curve_closed_form():
         continue_cycle_codim2(lpc, ("beta", "sigma"), {"beta": (-1.0, 0.0)})
     with pytest.raises(ParameterError, match="two different"):
         continue_cycle_codim2(lpc, ("beta", "beta"), {"beta": (-1.0, 0.0)})
+
+
+def test_ns_curve_closed_form():
+    """NS example: NS on β = c/γ (γ = 1), angle θ = 2π ω2/ω1 all along the curve."""
+    from .cycle_problems import ns_system
+
+    s, off = ns_system()
+    t = np.linspace(0, 2 * np.pi, 101)
+    x = np.tile(off, (len(t), 1))
+    x[:, 0] += np.sqrt(0.3) * np.cos(t)
+    x[:, 1] += np.sqrt(0.3) * np.sin(t)
+    br = continue_cycles(OrbitGuess(s, t, x), "beta", (0.2, 0.8), ntst=10, max_points=60,
+                         direction="forward")
+    ns = br.points("NS")[0]
+    cur = continue_cycle_codim2(ns, ("beta", "c"), {"beta": (0.2, 1.0), "c": (0.2, 1.0)},
+                                max_points=30, ds=0.05)
+    assert cur.kind == "NS-curve"
+    assert np.max(np.abs(cur.params["beta"] - cur.params["c"])) < 1e-8
+    assert cur.params["c"].min() < 0.35 and cur.params["c"].max() > 0.9
+    assert np.allclose(cur.data["theta"], 0.37 * 2 * np.pi, atol=1e-7)
+    assert cur.data["defining_multiplier_distance"].max() < 1e-7
