@@ -68,56 +68,84 @@ def _hopf_points(model, lo, hi):
     return {"HB": hb, "status": str(br.status), "n_points": len(br.states)}
 
 
+def _save(res, path):
+    with open(path, "w") as f:
+        json.dump(res, f, indent=1, default=float)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fit", default="0.6,0.7,0.8,0.9")
     ap.add_argument("--test", default="0.65,0.75,0.85")
     ap.add_argument("--t-end", type=float, default=3000.0)
     ap.add_argument("--t-burn", type=float, default=300.0)
-    ap.add_argument("--ode-t", type=float, default=1500.0)
-    ap.add_argument("--chain-t", type=float, default=1000.0)
-    ap.add_argument("--bootstrap", type=int, default=20)
+    ap.add_argument("--ode-t", type=float, default=1000.0)
+    ap.add_argument("--chain-t", type=float, default=700.0)
+    ap.add_argument("--bootstrap", type=int, default=10)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--no-ma", action="store_true")
+    ap.add_argument("--ma", default="0.8", help="p_ei values for the analytic MA ('' = none)")
+    ap.add_argument("--workdir", default=".", help="trajectories and models are cached here")
     ap.add_argument("--out", default="closed_loop.json")
     a = ap.parse_args(argv)
-    from . import TransitionRateEstimator
+    from pathlib import Path
+
+    from simulate import Trajectory
+
+    from . import FittedMarkovModel, TransitionRateEstimator
     from .validation import activity_statistics
 
     warnings.simplefilter("ignore")
+    wd = Path(a.workdir)
+    wd.mkdir(parents=True, exist_ok=True)
     fit_p = [float(v) for v in a.fit.split(",")]
     test_p = [float(v) for v in a.test.split(",")]
+    ma_p = [float(v) for v in a.ma.split(",") if v.strip()]
     res = {"settings": vars(a), "timings": {}}
     t0 = time.perf_counter()
-    trajs = {p: _net_run(p, a.t_end, a.seed + i) for i, p in enumerate(sorted(set(fit_p + test_p
-                                                                              + [0.8])))}
-    for tr in trajs.values():
-        tr.t_burn = a.t_burn
+    trajs = {}
+    for i, p in enumerate(sorted(set(fit_p + test_p + [0.8]))):
+        f = wd / f"traj_p{p:g}_t{a.t_end:g}_s{a.seed + i}.h5"
+        if f.exists():
+            trajs[p] = Trajectory.load(f)
+        else:
+            trajs[p] = _net_run(p, a.t_end, a.seed + i)
+            trajs[p].save(f)
+        trajs[p].t_burn = a.t_burn
     res["timings"]["simulate_s"] = time.perf_counter() - t0
     res["network_rates"] = {str(p): tr.rates_hz for p, tr in trajs.items()}
     print("network", res["network_rates"], flush=True)
+    _save(res, a.out)
 
     t0 = time.perf_counter()
-    est_a = TransitionRateEstimator("ma", features="kicks", t_burn=a.t_burn,
-                                    bootstrap=a.bootstrap, workers=a.workers, seed=1)
-    model_a = est_a.fit([trajs[0.8]]).fetch_model()
-    est_b = TransitionRateEstimator("ma", features="kicks", t_burn=a.t_burn,
-                                    bootstrap=a.bootstrap, workers=a.workers, seed=2)
-    model_b = est_b.fit([trajs[p] for p in fit_p]).fetch_model()
+    fa, fb = wd / "model_single.h5", wd / f"model_multi_b{a.bootstrap}.h5"
+    if fa.exists():
+        model_a = FittedMarkovModel.load(fa)
+    else:
+        est_a = TransitionRateEstimator("ma", features="kicks", t_burn=a.t_burn)
+        model_a = est_a.fit([trajs[0.8]]).fetch_model()
+        model_a.save(fa)
+        res["fit_timings_single"] = est_a.timings
+    if fb.exists():
+        model_b = FittedMarkovModel.load(fb)
+    else:
+        est_b = TransitionRateEstimator("ma", features="kicks", t_burn=a.t_burn,
+                                        bootstrap=a.bootstrap, workers=a.workers, seed=2)
+        model_b = est_b.fit([trajs[p] for p in fit_p]).fetch_model()
+        model_b.save(fb)
+        res["fit_timings_multi"] = est_b.timings
     res["timings"]["fit_s"] = time.perf_counter() - t0
-    res["fit_timings"] = {"single": est_a.timings, "multi": est_b.timings}
     res["models"] = {"single": model_a.summary(), "multi": model_b.summary()}
     print("fitted", res["timings"], flush=True)
+    _save(res, a.out)
 
     rows = []
     for p, tr in sorted(trajs.items()):
         row = {"p_ei": p, "role": "fit" if p in fit_p else "test", "network": tr.rates_hz}
-        run_b = _ode_rates(model_b, p, a.ode_t, a.t_burn)
-        row["ode_multi"] = run_b.rates_hz
+        row["ode_multi"] = _ode_rates(model_b, p, a.ode_t, a.t_burn).rates_hz
         if abs(p - 0.8) < 1e-9:
             row["ode_single"] = _ode_rates(model_a, p, a.ode_t, a.t_burn).rates_hz
-        if not a.no_ma:
+        if any(abs(p - v) < 1e-9 for v in ma_p):
             row["ma"] = _ma_rates(p, a.ode_t, a.t_burn)
         for key in ("ode_multi", "ode_single", "ma"):
             if key in row and "error" not in row[key]:
@@ -125,35 +153,36 @@ def main(argv=None):
                                          for q in ("E", "I")}
         rows.append(row)
         print(json.dumps(row), flush=True)
-    res["rates_table"] = rows
+        res["rates_table"] = rows
+        _save(res, a.out)
 
     t0 = time.perf_counter()
     net_stats = {q: activity_statistics(trajs[0.8], q, t_burn=a.t_burn) for q in ("E", "I")}
-    ch = model_a.chain().run(a.chain_t, seed=3, dt=0.1, t_burn=min(a.t_burn, a.chain_t / 4))
-    ch_stats = {q: activity_statistics(ch, q, t_burn=ch.t_burn) for q in ("E", "I")}
     ode_run = _ode_rates(model_a, 0.8, a.ode_t, a.t_burn)
     ode_stats = {q: activity_statistics(ode_run, q, t_burn=a.t_burn) for q in ("E", "I")}
+    ch = model_a.chain().run(a.chain_t, seed=3, dt=0.1, t_burn=min(a.t_burn, a.chain_t / 4))
+    ch_stats = {q: activity_statistics(ch, q, t_burn=ch.t_burn) for q in ("E", "I")}
     res["timings"]["chain_s"] = time.perf_counter() - t0
     res["fluctuations"] = {"network": net_stats, "chain": ch_stats, "ode_single": ode_stats,
-                           "chain_events": ch.n_events}
+                           "chain_events": ch.n_events, "chain_rates": ch.rates_hz}
     print("fluctuations", json.dumps(res["fluctuations"]), flush=True)
+    _save(res, a.out)
 
     t0 = time.perf_counter()
-    hopf = {"point": _hopf_points(model_b, 0.3, 1.2)}
-    samples = []
-    for s in model_b.samples:
-        samples.append(_hopf_points(s, 0.3, 1.2))
-    hopf["samples"] = samples
-    first = [s["HB"][0] for s in samples if s.get("HB")]
-    if first:
-        hopf["ci95_first_HB"] = [float(np.quantile(first, 0.025)),
-                                 float(np.quantile(first, 0.975))]
-    hopf["n_samples_with_HB"] = len(first)
+    hopf = {"point": _hopf_points(model_b, 0.3, 1.2), "samples": []}
     res["hopf"] = hopf
-    res["timings"]["hopf_s"] = time.perf_counter() - t0
-    print("hopf", json.dumps(hopf)[:2000], flush=True)
-    with open(a.out, "w") as f:
-        json.dump(res, f, indent=1, default=float)
+    print("hopf point", json.dumps(hopf["point"]), flush=True)
+    _save(res, a.out)
+    for s in model_b.samples:
+        hopf["samples"].append(_hopf_points(s, 0.3, 1.2))
+        first = [h["HB"][0] for h in hopf["samples"] if h.get("HB")]
+        if len(first) >= 2:
+            hopf["ci95_first_HB"] = [float(np.quantile(first, 0.025)),
+                                     float(np.quantile(first, 0.975))]
+        hopf["n_samples_with_HB"] = len(first)
+        res["timings"]["hopf_s"] = time.perf_counter() - t0
+        print("hopf sample", json.dumps(hopf["samples"][-1]), flush=True)
+        _save(res, a.out)
     return res
 
 

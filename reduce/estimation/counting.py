@@ -20,9 +20,10 @@ interval [t_k, t_{k+1}) of length Δ_k,
 
 and count / exposure is the maximum-likelihood estimate of the generator entry q_ab.
 
-Counting is done in two passes over the data (totals, then per-sample counts only for the
-transitions that occur), so memory is O(T · #observed transitions + T · P · S), independent of
-the number of neurons per sample. :func:`numpy_total_counts` is the plain-NumPy peer
+Snapshots are counted in one pass (:func:`snapshot_counts`: a column is opened for each
+transition when it first occurs), event logs in two (totals, then per-sample counts), so memory
+is O(T · #observed transitions + T · P · S), independent of the number of neurons per
+sample. :func:`numpy_total_counts` is the plain-NumPy peer
 (``np.add.at``) used by the benchmark.
 """
 
@@ -34,6 +35,7 @@ from numba import njit
 from simulate.validation import ParameterError
 
 __all__ = [
+    "snapshot_counts",
     "snapshot_totals",
     "snapshot_sample_counts",
     "event_totals",
@@ -75,6 +77,51 @@ def _snapshot_sample_counts(raw, lut, pop, lag, col, n_col):
                 if c >= 0:
                     C[t, c] += 1
     return C
+
+
+@njit(cache=True)
+def _snapshot_one_pass(raw, lut, pop, lag, n_pop, n_states, cap):
+    T, N = raw.shape
+    Tp = max(T - lag, 0)
+    col = -np.ones((n_pop, n_states, n_states), np.int64)
+    keys = np.empty((n_pop * n_states * n_states, 3), np.int64)
+    n_col = 0
+    C = np.zeros((Tp, cap), np.int32)
+    occ = np.zeros((T, n_pop, n_states), np.int32)
+    for t in range(T):
+        has_next = t < Tp
+        for n in range(N):
+            q = pop[n]
+            a = lut[raw[t, n]]
+            occ[t, q, a] += 1
+            if has_next:
+                b = lut[raw[t + lag, n]]
+                if a != b:
+                    c = col[q, a, b]
+                    if c < 0:
+                        c = n_col
+                        col[q, a, b] = c
+                        keys[c, 0] = q
+                        keys[c, 1] = a
+                        keys[c, 2] = b
+                        n_col += 1
+                        if n_col > C.shape[1]:
+                            C2 = np.zeros((Tp, 2 * C.shape[1]), np.int32)
+                            C2[:, :C.shape[1]] = C
+                            C = C2
+                    C[t, c] += 1
+    return C[:, :n_col], keys[:n_col], occ
+
+
+def snapshot_counts(raw, lut, pop, lag, n_pop, n_states):
+    """One pass: per-sample counts ``(T - lag, n_col)`` of every observed transition, their
+    keys ``(n_col, 3)`` = (population, from, to) in order of first occurrence, and the
+    occupancies ``(T, P, S)``. Memory: the per-sample counts and occupancies only."""
+    raw = _check_raw(raw, lut)
+    C, keys, occ = _snapshot_one_pass(raw, np.asarray(lut, np.int64),
+                                      np.asarray(pop, np.int64), int(lag), int(n_pop),
+                                      int(n_states), 64)
+    return C.copy(), keys.copy(), occ
 
 
 def _check_raw(raw, lut):

@@ -45,7 +45,7 @@ from .counting import (
     column_index,
     event_sample_counts,
     event_totals,
-    snapshot_sample_counts,
+    snapshot_counts,
     snapshot_totals,
 )
 from .features import parse_features, sample_feature, split_pathway
@@ -290,11 +290,16 @@ class TransitionRateEstimator:
                     f"a trajectory has {len(st)} samples after t_burn = {self.t_burn:g} ms; at "
                     f"least {L + 1} are needed for lag = {lag_ms:g} ms"
                 )
-            t_tot, occ = snapshot_totals(raw, lut, pop, L, P, S)
+            C_loc = keys_loc = None
             if self.estimand == "matrix":
+                C_loc, keys_loc, occ = snapshot_counts(raw, lut, pop, L, P, S)
+                t_tot = np.zeros((P, S, S), np.int64)
+                if len(keys_loc):
+                    t_tot[keys_loc[:, 0], keys_loc[:, 1], keys_loc[:, 2]] = C_loc.sum(axis=0)
                 Tn = len(st) - L
                 expo = occ[:Tn].astype(np.float64) * lag_ms
             else:
+                _, occ = snapshot_totals(raw, lut, pop, L, P, S)
                 ev_t = np.asarray(tr["events/t"], float)
                 t_tot, expo = event_totals(st, occ, ev_t, tr["events/i"], tr["events/from"],
                                            tr["events/to"], lut, pop, P, S)
@@ -322,7 +327,7 @@ class TransitionRateEstimator:
                 span = sel.sum() * rdt
                 spikes = (spikes, span)
             per.append(dict(raw=raw, st=st, pop=pop, L=L, Tn=Tn, expo=expo, X=X, occ=occ,
-                            spikes=spikes, off=off, traj=tr))
+                            spikes=spikes, off=off, traj=tr, C_loc=C_loc, keys_loc=keys_loc))
         self.timings["count_totals_s"] = time.perf_counter() - t0
 
         # ---- columns and warnings
@@ -356,7 +361,11 @@ class TransitionRateEstimator:
         for i, d in enumerate(per):
             tr = d["traj"]
             if self.estimand == "matrix":
-                Y = snapshot_sample_counts(d["raw"], lut, d["pop"], d["L"], col)
+                Y = np.zeros((d["Tn"], len(keys)), np.int32)
+                kl = d["keys_loc"]
+                if len(kl):
+                    Y[:, col[kl[:, 0], kl[:, 1], kl[:, 2]]] = d["C_loc"]
+                d["C_loc"] = None
             else:
                 Y = event_sample_counts(d["st"], d["occ"], tr["events/t"], tr["events/i"],
                                         tr["events/from"], tr["events/to"], lut, d["pop"], col)

@@ -23,6 +23,7 @@ from reduce.estimation import (
 from reduce.estimation.counting import (
     event_totals,
     numpy_total_counts,
+    snapshot_counts,
     snapshot_sample_counts,
     snapshot_totals,
 )
@@ -67,6 +68,12 @@ def test_counting_matches_numpy_peer(snap_traj):
             col[tuple(k)] = c
         C = snapshot_sample_counts(raw, lut, pop, lag, col)
         np.testing.assert_array_equal(C.sum(axis=0), [tot[tuple(k)] for k in keys])
+        # one-pass counting: same per-sample counts, columns in order of first occurrence
+        C1, keys1, occ1 = snapshot_counts(raw, lut, pop, lag, 2, 3)
+        np.testing.assert_array_equal(occ1, occ)
+        for j, k in enumerate(keys1):
+            np.testing.assert_array_equal(C1[:, j], C[:, col[tuple(k)]])
+        assert len(keys1) == len(keys)
 
 
 def test_merged_bins_count_the_sum_of_fine_transitions():
