@@ -13,7 +13,8 @@ A case study (one module per case, e.g. :mod:`case_studies.gamma`) is a subclass
 
 :func:`run_case` runs the steps in order. A step's result is cached on disk under a key that
 hashes the case, the step, the parameters it uses, the keys of the steps it consumes, the
-case module's source and the package version::
+source of the step (its method and the module-level helpers of the case module it calls) and
+the package version::
 
     key = sha256(json({case, step, inputs, deps: {step: key}, source, version, cache_format}))
 
@@ -48,6 +49,7 @@ import json
 import math
 import os
 import pickle
+import re
 import sys
 import tempfile
 import time
@@ -536,12 +538,28 @@ def _cell(x):
     return x
 
 
-def _source_hash(case) -> str:
+def _step_source_hash(case, method: str) -> str:
+    """Hash of the step method's source and of the module-level functions of the case module
+    it refers to by name (followed transitively), so that editing a step or a helper it calls
+    recomputes that step, while editing e.g. figure code leaves the expensive steps cached."""
+    mod = sys.modules.get(type(case).__module__)
+    fn = getattr(type(case), method)
     try:
-        src = inspect.getsource(sys.modules[type(case).__module__])
-    except (OSError, TypeError, KeyError):
-        src = type(case).__qualname__
-    return hashlib.sha256(src.encode()).hexdigest()[:16]
+        seen, todo, parts = set(), [fn], []
+        while todo:
+            f = todo.pop()
+            src = inspect.getsource(f)
+            parts.append(src)
+            for name in set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\b", src)):
+                obj = getattr(mod, name, None)
+                if (name not in seen and inspect.isfunction(obj)
+                        and getattr(obj, "__module__", None) == mod.__name__):
+                    seen.add(name)
+                    todo.append(obj)
+        text = "\n".join(sorted(parts))
+    except (OSError, TypeError):
+        text = f"{type(case).__qualname__}.{method}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _progress(iterable, total, desc, enabled):
@@ -583,7 +601,7 @@ def run_case(case, out, *, quick: bool = False, scheduler: str | None = None,
 
             {"format", "case", "title", "version", "status": "ok" | "incomplete" | "failed",
              "quick": {"enabled", "reductions", "skipped_checks"}, "reductions",
-             "params", "steps": [{"name", "status", "reason", "seconds", "key"}],
+             "params", "steps": [{"name", "status", "reason", "seconds", "cpu_s", "key"}],
              "checks": [{"name", "value", "reference", "tolerance", "pass", "status", ...}],
              "figures": [{"name", "png", "pdf", "csv"}], "summary", "messages", "out",
              "wall_s"}
@@ -616,18 +634,18 @@ def run_case(case, out, *, quick: bool = False, scheduler: str | None = None,
     force = set(force or ())
     cache = StepCache(out / "cache")
     ctx = RunContext(case, params, quick, out, scheduler, progress, _log)
-    source = _source_hash(case)
     keys: dict = {}
     t_run = time.perf_counter()
     for st in _progress(case.steps, len(case.steps), f"{case.name}", progress):
         uses = sorted(params) if st.uses is None else list(st.uses)
+        source = _step_source_hash(case, st.method)
         key = _hash({"case": case.name, "step": st.name, "inputs": {k: params[k] for k in uses},
                      "deps": {d: keys.get(d) for d in st.after}, "source": source,
                      "version": cache.version, "cache_format": CACHE_FORMAT})
         keys[st.name] = key
         rec = {"name": st.name, "status": "", "reason": "", "seconds": 0.0, "key": key[:16],
                "description": st.description}
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         missing = [d for d in st.after if not ctx.has(d)]
         if missing:
             d = missing[0]
@@ -668,6 +686,7 @@ def run_case(case, out, *, quick: bool = False, scheduler: str | None = None,
                         if msg:
                             _log(msg)
         rec["seconds"] = round(time.perf_counter() - t0, 3)
+        rec["cpu_s"] = round(time.process_time() - c0, 3)   # this process only (not workers)
         ctx._status[st.name] = rec
         if rec["status"] == "skipped":
             _log(f"step {st.name!r} skipped: {rec['reason']}")

@@ -344,10 +344,9 @@ class GammaCase(CaseStudy):
                 data[f"rate_{q}_hz_{label}"] = ys
         if ctx.has("continue"):
             br = ctx.result("continue")
-            for k, v in _rate_outputs(br["outputs"]).items():
-                st = br["stable"]
-                ax.plot(br["p_ei"], np.where(st, v, np.nan), "k-", lw=1)
-                ax.plot(br["p_ei"], np.where(~st, v, np.nan), "k--", lw=1)
+            for j, (k, v) in enumerate(_rate_outputs(br["outputs"]).items()):
+                _plot_branch(ax, br["p_ei"], v, br["stable"], color=f"C{j}",
+                             label=f"MA equilibria {k}")
                 data["p_ei_branch"], data[f"{k}_branch"] = br["p_ei"], v
             data["stable_branch"] = br["stable"].astype(int)
             for sp in br["special"]:
@@ -365,10 +364,8 @@ class GammaCase(CaseStudy):
             br = ctx.result("continue")
             fig, ax = plt.subplots(figsize=(5, 3.5))
             data = {"p_ei": br["p_ei"], "stable": br["stable"].astype(int)}
-            for k, v in _rate_outputs(br["outputs"]).items():
-                ax.plot(br["p_ei"], np.where(br["stable"], v, np.nan), "-", label=f"{k} stable")
-                ax.plot(br["p_ei"], np.where(~br["stable"], v, np.nan), "--",
-                        label=f"{k} unstable")
+            for j, (k, v) in enumerate(_rate_outputs(br["outputs"]).items()):
+                _plot_branch(ax, br["p_ei"], v, br["stable"], color=f"C{j}", label=k)
                 data[k] = v
             for sp in br["special"]:
                 ax.axvline(sp["p_ei"], color="r", lw=0.6, ls=":")
@@ -461,6 +458,16 @@ class GammaCase(CaseStudy):
         return Check("ma-equilibrium-unstable", bool(br["stable"][i]), False, "exact",
                      not bool(br["stable"][i]),
                      detail="stability of the MA equilibrium at the case's p_ei")
+
+
+def _plot_branch(ax, x, y, stable, color, label):
+    """Solid where stable, dashed where unstable; the dashed part reaches its neighbours so
+    that the curve has no gap at a change of stability."""
+    st = np.asarray(stable, bool)
+    uns = ~st
+    ext = uns | np.r_[uns[1:], False] | np.r_[False, uns[:-1]]
+    ax.plot(x, np.where(st, y, np.nan), "-", color=color, lw=1.2, label=label)
+    ax.plot(x, np.where(ext, y, np.nan), "--", color=color, lw=1.0)
 
 
 def _pvec(ode, params):

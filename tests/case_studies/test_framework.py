@@ -215,6 +215,19 @@ def test_damaged_or_foreign_cache_entry_is_recomputed(tmp_path):
     assert {c["name"]: c["value"] for c in rep["checks"]}["sum"] == 9900.0
 
 
+def test_edited_step_recomputes_only_that_step(tmp_path, monkeypatch):
+    run(tmp_path)
+
+    def step_scale(self, ctx):  # an edited step body
+        _count("scale-edited")
+        return ctx.result("make") * ctx.params["scale"]
+
+    monkeypatch.setattr(ToyCase, "step_scale", step_scale)
+    rep = run(tmp_path)
+    assert CALLS["make"] == 1 and CALLS["scale-edited"] == 1 and CALLS["scale"] == 1
+    assert {s["name"]: s["status"] for s in rep["steps"]}["make"] == "cached"
+
+
 def test_force_recomputes(tmp_path):
     run(tmp_path)
     run(tmp_path, force=["scale"])
