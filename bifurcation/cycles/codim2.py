@@ -373,7 +373,15 @@ def continue_cycle_codim2(point, params, bounds, settings=None, **kwargs):
         raise ParameterError(f"point must be a SpecialPoint, got {type(point).__name__}")
     if point.kind not in ("LPC", "PD", "NS"):
         raise ParameterError(f"point.kind = {point.kind!r}: expected 'LPC', 'PD' or 'NS'")
-    kw = dict(settings.as_dict() if isinstance(settings, CycleSettings) else (settings or {}))
+    if isinstance(settings, CycleSettings):
+        kw = settings.as_dict()
+    elif settings is None or isinstance(settings, dict):
+        kw = dict(settings or {})
+    else:  # another settings object (e.g. ContinuationSettings): take the shared fields
+        from dataclasses import fields as _fields
+
+        mine = {f.name for f in _fields(CycleSettings)}
+        kw = {k: v for k, v in vars(settings).items() if k in mine}
     kw.update(kwargs)
     s = CycleSettings.from_kwargs(**kw)
     system = point.branch.system if point.branch is not None else point.system

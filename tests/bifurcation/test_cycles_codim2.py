@@ -89,6 +89,14 @@ def test_lpc_curve_closed_form():
     assert cur.params["sigma"].min() < 0.3 and cur.params["sigma"].max() > 1.3
     for sol, sg in zip(cur.solutions, cur.params["sigma"]):
         assert np.allclose(np.hypot(*(sol.U - SHIFT).T), np.sqrt(sg / 2), atol=1e-7)
+    # the same through the package-level entry point of design.md
+    import bifurcation
+
+    cur2 = bifurcation.continue_codim2(lpc, params=("beta", "sigma"),
+                                       bounds={"beta": (-1.0, 0.0), "sigma": (0.2, 1.5)},
+                                       max_points=5, ds=0.05)
+    assert cur2.kind == "LPC-curve"
+    assert np.max(np.abs(cur2.params["beta"] + cur2.params["sigma"] ** 2 / 4)) < 1e-8
     with pytest.raises(ParameterError, match="bounds"):
         continue_cycle_codim2(lpc, ("beta", "sigma"), {"beta": (-1.0, 0.0)})
     with pytest.raises(ParameterError, match="two different"):
