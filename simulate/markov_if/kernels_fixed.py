@@ -33,9 +33,22 @@ import math
 import numpy as np
 from numba import njit
 
-from .rng import binom_table, draw_table, normal, poisson, poisson_small, uniform
+from .rng import (
+    alias_build,
+    alias_draw,
+    binom_pmf,
+    next_u64,
+    poisson,
+    poisson_tab,
+    uniform,
+    zig_slow,
+    zig_tables,
+)
+
+_ZKN, _ZWN, _ZFN = zig_tables()
 
 _HT = 512  # pending-kick counts below this use a table of exp(-H dt/tau)
+_KT = 1024  # table of 1/k for the Poisson inversion
 
 __all__ = ["run_fixed", "sample_state", "bin_index"]
 
@@ -129,7 +142,18 @@ def run_fixed(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m, 
     nmax = 0
     for r in range(P):
         nmax = max(nmax, sizes[r])
-    cdf = np.empty((P, P, nmax + 1))
+    pmf = np.empty(nmax + 1)
+    a_prob = np.empty((P, P, nmax + 1))
+    a_alias = np.empty((P, P, nmax + 1), np.int64)
+    w_small = np.empty(nmax + 1, np.int64)
+    w_large = np.empty(nmax + 1, np.int64)
+    invk = np.empty(_KT)
+    invk[0] = 0.0
+    for kk in range(1, _KT):
+        invk[kk] = 1.0 / kk
+    zkn = _ZKN
+    zwn = _ZWN
+    zfn = _ZFN
     nsp = np.zeros(P, np.int64)
     spikers = np.empty(N, np.int64)
     n_spk = 0
@@ -149,7 +173,16 @@ def run_fixed(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m, 
                 continue
             q = pop[i]
             v = V[i]
-            dv = mean_ext[q] + sd_ext[q] * normal(s, spare)
+            # standard normal, ziggurat: layer from the low 7 bits, signed abscissa from
+            # the high 32 bits of one xoshiro output; rare cases in zig_slow
+            u64 = next_u64(s)
+            iz = int(u64 & np.uint64(127))
+            hz = np.int64(np.int32(np.uint32(u64 >> np.uint64(32))))
+            if abs(hz) < zkn[iz]:
+                z = hz * zwn[iz]
+            else:
+                z = zig_slow(s, hz, iz, zkn, zwn, zfn)
+            dv = mean_ext[q] + sd_ext[q] * z
             g = (v + M_r) * inv_span
             for r in range(P):
                 h = H[r, i]
@@ -180,7 +213,9 @@ def run_fixed(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m, 
             for q in range(P):
                 for r in range(P):
                     if nsp[r] > 0:
-                        binom_table(nsp[r], p[q, r], cdf[q, r])
+                        binom_pmf(nsp[r], p[q, r], pmf)
+                        alias_build(pmf, nsp[r], a_prob[q, r], a_alias[q, r], w_small,
+                                    w_large)
         for i in range(N):
             q = pop[i]
             for r in range(P):
@@ -188,7 +223,7 @@ def run_fixed(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m, 
                 rel = 0
                 if h > 0:
                     if h < _HT:
-                        rel = poisson_small(s, h * qrel[q, r], emu[q, r, h])
+                        rel = poisson_tab(s, h * qrel[q, r], emu[q, r, h], invk)
                     else:
                         rel = poisson(s, h * qrel[q, r])
                 add = 0
@@ -199,7 +234,7 @@ def run_fixed(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m, 
                             if pop[jj] == r and conn[i, jj]:
                                 add += 1
                     else:
-                        add = draw_table(s, cdf[q, r], nsp[r])
+                        add = alias_draw(s, a_prob[q, r], a_alias[q, r], nsp[r])
                 h = h + add - rel
                 H[r, i] = h if h > 0 else 0
         row = step // rate_steps - bin0

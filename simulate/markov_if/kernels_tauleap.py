@@ -31,7 +31,15 @@ import numpy as np
 from numba import njit
 
 from .kernels_fixed import sample_state
-from .rng import binom_table, binomial, binomial_pow, draw_table, poisson_small, uniform
+from .rng import (
+    alias_build,
+    alias_draw,
+    binom_pmf,
+    binomial,
+    binomial_pow,
+    poisson_small,
+    uniform,
+)
 
 _HT = 512  # pending-kick counts below this use a table of (1 - r)^H
 
@@ -64,7 +72,11 @@ def run_tauleap(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m
     nmax = 0
     for r in range(P):
         nmax = max(nmax, sizes[r])
-    cdf = np.empty((P, P, nmax + 1))
+    pmf = np.empty(nmax + 1)
+    a_prob = np.empty((P, P, nmax + 1))
+    a_alias = np.empty((P, P, nmax + 1), np.int64)
+    w_small = np.empty(nmax + 1, np.int64)
+    w_large = np.empty(nmax + 1, np.int64)
     nsp = np.zeros(P, np.int64)
     rel = np.zeros(P, np.int64)
     spikers = np.empty(N, np.int64)
@@ -124,7 +136,9 @@ def run_tauleap(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m
                 for q in range(P):
                     for r in range(P):
                         if nsp[r] > 0:
-                            binom_table(nsp[r], p[q, r], cdf[q, r])
+                            binom_pmf(nsp[r], p[q, r], pmf)
+                        alias_build(pmf, nsp[r], a_prob[q, r], a_alias[q, r], w_small,
+                                    w_large)
             for i in range(N):
                 q = pop[i]
                 for r in range(P):
@@ -136,7 +150,7 @@ def run_tauleap(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m
                                 if pop[jj] == r and conn[i, jj]:
                                     add += 1
                         else:
-                            add = draw_table(s, cdf[q, r], nsp[r])
+                            add = alias_draw(s, a_prob[q, r], a_alias[q, r], nsp[r])
                         H[r, i] += add
         row = step // rate_steps - bin0
         for q in range(P):

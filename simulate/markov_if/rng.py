@@ -5,14 +5,16 @@ NumPy array that the kernels carry along; seeded from one integer through splitm
 sampler below is exact (up to floating-point rounding), no approximate shortcut:
 
 - :func:`uniform`: ``(x >> 11) * 2**-53``, uniform on [0, 1).
-- :func:`normal`: Box–Muller, both variates used (the spare is kept in ``spare[0]``, its
-  presence flagged in ``spare[1]``).
-- :func:`poisson`: sequential inversion of the CDF, P(k+1) = P(k)·μ/(k+1), P(0) = e^{−μ};
-  means above 30 are split into a sum of Poisson(30) draws plus a remainder (Poisson
-  variables add), so the starting term never underflows.
-- :func:`binom_table` + :func:`draw_table`: when every neuron draws Binomial(n, p) with the
-  same (n, p) in one step (kicks from this step's n spikes), the CDF is tabulated once and
-  each draw is an inversion by bisection.
+- standard normal (inline in :mod:`kernels_fixed`): the Marsaglia–Tsang (2000) ziggurat,
+  128 layers (:func:`zig_tables`, rare branches in :func:`zig_slow`); the layer index comes
+  from the low 7 bits and the signed 32-bit abscissa from the high 32 bits of one output.
+- :func:`poisson_small` / :func:`poisson_tab`: sequential inversion of the CDF,
+  P(k+1) = P(k)·μ/(k+1), P(0) = e^{−μ} (given, from a table over the pending-kick count);
+  :func:`poisson` splits means above 30 into a sum of Poisson(30) draws plus a remainder.
+- :func:`binom_pmf` + :func:`alias_build` + :func:`alias_draw`: when every neuron draws
+  Binomial(n, p) with the same (n, p) in one step (kicks from this step's n spikes), the pmf
+  is built once (from the mode outward, starting in log space) and turned into a
+  Walker/Vose alias table; each draw then costs one uniform.
 - :func:`binomial_pow`: sequential inversion with the starting term (1−p)^n supplied from a
   table (tau-leap releases, p = 1 − exp(−Δt/τ) fixed per pathway).
 - :func:`binomial`: sequential inversion with P(0) = (1−p)^n,
@@ -29,8 +31,9 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["seed_state", "next_u64", "uniform", "normal", "poisson", "poisson_small",
-           "binomial", "binom_table", "draw_table", "binomial_pow"]
+__all__ = ["seed_state", "next_u64", "uniform", "poisson", "poisson_small", "poisson_tab",
+           "binomial", "binomial_pow", "binom_pmf", "alias_build", "alias_draw", "zig_tables",
+           "zig_slow"]
 
 _U53 = 1.0 / 9007199254740992.0  # 2**-53
 _E30 = math.exp(-30.0)
@@ -87,21 +90,6 @@ def uniform(s):
 
 
 @njit(cache=True)
-def normal(s, spare):
-    """Standard normal (Box–Muller; ``spare`` is a float64 array of length 2)."""
-    if spare[1] != 0.0:
-        spare[1] = 0.0
-        return spare[0]
-    u1 = 1.0 - uniform(s)          # (0, 1]
-    u2 = uniform(s)
-    r = math.sqrt(-2.0 * math.log(u1))
-    th = 2.0 * math.pi * u2
-    spare[0] = r * math.sin(th)
-    spare[1] = 1.0
-    return r * math.cos(th)
-
-
-@njit(cache=True)
 def poisson_small(s, mu, emu):
     """Poisson(mu) by sequential inversion, ``emu = exp(-mu)`` given (mu <= 30)."""
     u = uniform(s)
@@ -114,6 +102,23 @@ def poisson_small(s, mu, emu):
         c += pk
         if k > 400:      # only reachable through rounding in the far tail
             break
+    return k
+
+
+@njit(cache=True)
+def poisson_tab(s, mu, emu, invk):
+    """As :func:`poisson_small`, with ``invk[k] = 1/k`` tabulated (k < len(invk))."""
+    u = uniform(s)
+    k = 0
+    pk = emu
+    c = pk
+    nk = invk.shape[0] - 1
+    while u > c:
+        k += 1
+        if k > nk:
+            break
+        pk *= mu * invk[k]
+        c += pk
     return k
 
 
@@ -163,58 +168,6 @@ def binomial(s, n, p):
 
 
 @njit(cache=True)
-def binom_table(n, p, cdf):
-    """Fill ``cdf[0..n]`` with the CDF of Binomial(n, p) (normalised so that cdf[n] = 1).
-
-    The probabilities are built outward from the mode with the ratio recurrence, starting from
-    the mode's probability in log space (``lgamma``), so nothing underflows that matters.
-    Used when many neurons draw from the same Binomial(n, p) in one step.
-    """
-    if p <= 0.0:
-        for k in range(n + 1):
-            cdf[k] = 1.0
-        return
-    if p >= 1.0:
-        for k in range(n):
-            cdf[k] = 0.0
-        cdf[n] = 1.0
-        return
-    mode = int((n + 1) * p)
-    if mode > n:
-        mode = n
-    lp = (math.lgamma(n + 1.0) - math.lgamma(mode + 1.0) - math.lgamma(n - mode + 1.0)
-          + mode * math.log(p) + (n - mode) * math.log1p(-p))
-    ratio = p / (1.0 - p)
-    cdf[mode] = math.exp(lp)
-    for k in range(mode, n):               # pmf(k+1) = pmf(k) (n-k)/(k+1) p/(1-p)
-        cdf[k + 1] = cdf[k] * (n - k) / (k + 1.0) * ratio
-    for k in range(mode, 0, -1):           # pmf(k-1) = pmf(k) k/(n-k+1) (1-p)/p
-        cdf[k - 1] = cdf[k] * k / (n - k + 1.0) / ratio
-    acc = 0.0
-    for k in range(n + 1):
-        acc += cdf[k]
-        cdf[k] = acc
-    for k in range(n + 1):
-        cdf[k] /= acc
-    cdf[n] = 1.0
-
-
-@njit(cache=True, inline="always")
-def draw_table(s, cdf, n):
-    """Inversion on a CDF table ``cdf[0..n]``: the smallest k with U < cdf[k] (bisection)."""
-    u = uniform(s)
-    lo = 0
-    hi = n
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if u < cdf[mid]:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
-
-
-@njit(cache=True)
 def binomial_pow(s, n, pp, q_pow_n):
     """Binomial(n, pp) by sequential inversion for pp <= 1/2 with (1-pp)^n given.
 
@@ -232,3 +185,132 @@ def binomial_pow(s, n, pp, q_pow_n):
         k += 1
         c += f
     return k
+
+
+# ----------------------------------------------------------------------------- ziggurat
+def zig_tables(n: int = 128, r: float = 3.442619855899, v: float = 9.91256303526217e-3):
+    """Tables of the Marsaglia–Tsang (2000) ziggurat for the standard normal, ``n`` layers.
+
+    Returns ``kn`` (int64 acceptance thresholds on the 32-bit signed abscissa), ``wn``
+    (abscissa scale per layer) and ``fn`` (density at the layer edges).
+    """
+    m1 = 2147483648.0
+    kn = np.zeros(n, np.int64)
+    wn = np.zeros(n)
+    fn = np.zeros(n)
+    dn = r
+    tn = dn
+    q = v / math.exp(-0.5 * dn * dn)
+    kn[0] = int((dn / q) * m1)
+    kn[1] = 0
+    wn[0] = q / m1
+    wn[n - 1] = dn / m1
+    fn[0] = 1.0
+    fn[n - 1] = math.exp(-0.5 * dn * dn)
+    for i in range(n - 2, 0, -1):
+        dn = math.sqrt(-2.0 * math.log(v / dn + math.exp(-0.5 * dn * dn)))
+        kn[i + 1] = int((dn / tn) * m1)
+        tn = dn
+        fn[i] = math.exp(-0.5 * dn * dn)
+        wn[i] = dn / m1
+    return kn, wn, fn
+
+
+ZIG_R = 3.442619855899
+
+
+@njit(cache=True)
+def zig_slow(s, hz, iz, kn, wn, fn):
+    """The rare branches of the ziggurat (wedges and the tail beyond ZIG_R)."""
+    while True:
+        x = hz * wn[iz]
+        if iz == 0:
+            while True:
+                xx = -math.log(1.0 - uniform(s)) / ZIG_R
+                yy = -math.log(1.0 - uniform(s))
+                if yy + yy >= xx * xx:
+                    break
+            return ZIG_R + xx if hz > 0 else -ZIG_R - xx
+        if fn[iz] + uniform(s) * (fn[iz - 1] - fn[iz]) < math.exp(-0.5 * x * x):
+            return x
+        u = next_u64(s)
+        iz = int(u & np.uint64(127))
+        hz = np.int64(np.int32(np.uint32(u >> np.uint64(32))))
+        if abs(hz) < kn[iz]:
+            return hz * wn[iz]
+
+
+# ----------------------------------------------------------------------------- alias tables
+@njit(cache=True)
+def alias_build(pmf, n, prob, alias, small, large):
+    """Walker/Vose alias table of the distribution ``pmf[0..n]`` (sums to 1).
+
+    After the call ``prob[k]`` and ``alias[k]`` (k = 0..n) let :func:`alias_draw` sample it
+    exactly (up to rounding) with one uniform. ``small``/``large`` are int64 work arrays of
+    length >= n + 1.
+    """
+    m = n + 1
+    ns = 0
+    nl = 0
+    for k in range(m):
+        prob[k] = pmf[k] * m
+        alias[k] = k
+        if prob[k] < 1.0:
+            small[ns] = k
+            ns += 1
+        else:
+            large[nl] = k
+            nl += 1
+    while ns > 0 and nl > 0:
+        ns -= 1
+        a = small[ns]
+        g = large[nl - 1]
+        alias[a] = g
+        prob[g] = (prob[g] + prob[a]) - 1.0
+        if prob[g] < 1.0:
+            nl -= 1
+            small[ns] = g
+            ns += 1
+    for k in range(nl):
+        prob[large[k]] = 1.0
+    for k in range(ns):
+        prob[small[k]] = 1.0
+
+
+@njit(cache=True, inline="always")
+def alias_draw(s, prob, alias, n):
+    """One draw from an alias table over 0..n (one 53-bit uniform: column and coin)."""
+    x = uniform(s) * (n + 1)
+    k = int(x)
+    if k > n:
+        k = n
+    return k if (x - k) < prob[k] else alias[k]
+
+
+@njit(cache=True)
+def binom_pmf(n, p, pmf):
+    """``pmf[0..n]`` of Binomial(n, p), built from the mode outward (see :func:`binom_table`)."""
+    if p <= 0.0:
+        pmf[: n + 1] = 0.0
+        pmf[0] = 1.0
+        return
+    if p >= 1.0:
+        pmf[: n + 1] = 0.0
+        pmf[n] = 1.0
+        return
+    mode = int((n + 1) * p)
+    if mode > n:
+        mode = n
+    lp = (math.lgamma(n + 1.0) - math.lgamma(mode + 1.0) - math.lgamma(n - mode + 1.0)
+          + mode * math.log(p) + (n - mode) * math.log1p(-p))
+    ratio = p / (1.0 - p)
+    pmf[mode] = math.exp(lp)
+    for k in range(mode, n):
+        pmf[k + 1] = pmf[k] * (n - k) / (k + 1.0) * ratio
+    for k in range(mode, 0, -1):
+        pmf[k - 1] = pmf[k] * k / (n - k + 1.0) / ratio
+    tot = 0.0
+    for k in range(n + 1):
+        tot += pmf[k]
+    for k in range(n + 1):
+        pmf[k] /= tot
