@@ -146,6 +146,7 @@ def run_lif(spec: LIFSpec, model: str, params: dict, t_end: float, seed, out=Non
     kernels.init_next_ext(next_ext_i, pop_of, spec.ext_lam_i)
     paths_t = spec.paths.as_tuple()
     t_conn = time.perf_counter()
+    c_conn = time.process_time()
     if spec.connectivity == "stored":
         ptr, idx, dly = build_csr(N, spec.paths, dt)
         stored = True
@@ -155,6 +156,7 @@ def run_lif(spec: LIFSpec, model: str, params: dict, t_end: float, seed, out=Non
         dly = np.zeros(1, np.int16)
         stored = False
     t_conn = time.perf_counter() - t_conn
+    c_conn = time.process_time() - c_conn
     n_syn = int(ptr[-1]) if stored else None
     from ..validation import check_choice
 
@@ -202,6 +204,7 @@ def run_lif(spec: LIFSpec, model: str, params: dict, t_end: float, seed, out=Non
             bar = None
     n = 0
     wall_kernel = 0.0
+    cpu_kernel = 0.0
     n_spikes_total = 0
     try:
         while n < n_total_steps:
@@ -219,6 +222,7 @@ def run_lif(spec: LIFSpec, model: str, params: dict, t_end: float, seed, out=Non
             spikes_chunk_t, spikes_chunk_i = [], []
             while done_total < steps:
                 tk = time.perf_counter()
+                ck = time.process_time()
                 if direct:
                     done, n_spk = kernels.run_steps_direct(
                         n + done_total, steps - done_total, spec.fp, spec.ref_steps,
@@ -239,6 +243,7 @@ def run_lif(spec: LIFSpec, model: str, params: dict, t_end: float, seed, out=Non
                         traces, record_spikes, spk_t, spk_i, 0,
                     )
                 wall_kernel += time.perf_counter() - tk
+                cpu_kernel += time.process_time() - ck
                 if record_spikes:
                     spikes_chunk_t.append(spk_t[:n_spk] * dt)
                     spikes_chunk_i.append(spk_i[:n_spk].copy())
@@ -273,6 +278,7 @@ def run_lif(spec: LIFSpec, model: str, params: dict, t_end: float, seed, out=Non
             "kernel": "direct" if direct else "ring",
             "n_synapses": n_syn if n_syn is not None else -1,
             "wall_time_s": wall, "kernel_time_s": wall_kernel, "connect_time_s": t_conn,
+            "kernel_cpu_s": cpu_kernel, "connect_cpu_s": c_conn,
             "n_spikes": n_spikes_total, **spec.meta,
         }
         shell = Trajectory(model, params, seed, spec.populations,
