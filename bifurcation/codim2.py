@@ -65,7 +65,7 @@ from .normal_forms import (
     first_lyapunov,
     hopf_vectors,
 )
-from .settings import ContinuationSettings
+from .settings import ContinuationSettings, blas_limit
 from .testfunctions import complex_mask, nearest_eigenvalue, track_crossing
 
 __all__ = ["continue_codim2", "FoldCurveProblem", "HopfCurveProblem"]
@@ -481,6 +481,11 @@ def continue_codim2(point, params, bounds, settings=None, **kwargs):
         raise ParameterError(f"point.kind = {point.kind!r}: continue_codim2 starts from 'LP' "
                              f"or 'HB' (or cycle points 'LPC', 'PD', 'NS')")
     st = ContinuationSettings.from_kwargs(settings, **kwargs)
+    with blas_limit(st.blas_threads):
+        return _continue_codim2(point, params, bounds, st)
+
+
+def _continue_codim2(point, params, bounds, st):
     system = point.branch.system
     params = tuple(params)
     if len(params) != 2 or params[0] == params[1]:

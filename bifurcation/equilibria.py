@@ -36,6 +36,8 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -45,8 +47,14 @@ from .arclength import CurvePoint, locate_zero, trace
 from .branch import Branch, Endpoint, SpecialPoint
 from .newton import NonFinite, OutOfBounds, newton_solve, null_tangent
 from .normal_forms import first_lyapunov, fold_coefficient
-from .settings import ContinuationSettings
-from .testfunctions import eigen_summary, nearest_eigenvalue, pair_product, track_crossing
+from .settings import ContinuationSettings, blas_limit
+from .testfunctions import (
+    eigen_nearest,
+    eigen_summary,
+    nearest_eigenvalue,
+    pair_product,
+    track_crossing,
+)
 
 __all__ = ["continue_equilibria", "switch_branch", "EquilibriumProblem"]
 
@@ -243,8 +251,10 @@ def _detect(problem, points, st, counts):
             def psi_hb(u, t, la=la, lb=lb, s_b=s_b, a=a):
                 s = float(a.t @ (u - a.u))
                 ref = la + (lb - la) * (s / s_b)
-                lam = np.linalg.eigvals(problem.fx(u))
-                return nearest_eigenvalue(lam, ref).real
+                J = problem.fx(u)
+                if problem.n <= 20:
+                    return nearest_eigenvalue(np.linalg.eigvals(J), ref).real
+                return eigen_nearest(J, ref).real
 
             out = locate_zero(problem, a, b, psi_hb, st, counts)
             if out is not None:
@@ -362,10 +372,15 @@ def continue_equilibria(system, x0=None, param=None, bounds=None, settings=None,
         the start, negative on the backward side); ``special_points`` (LP, HB, BP);
         ``endpoints`` (backward end first); ``status`` / ``message``; ``counts``.
     """
-    if isinstance(system, SpecialPoint):
-        return switch_branch(system, param=param, bounds=bounds, settings=settings, **kwargs) \
-            if system.kind == "BP" else _restart(system, param, bounds, settings, kwargs)
     st = ContinuationSettings.from_kwargs(settings, **kwargs)
+    with blas_limit(st.blas_threads):
+        return _continue_equilibria(system, x0, param, bounds, st)
+
+
+def _continue_equilibria(system, x0, param, bounds, st):
+    if isinstance(system, SpecialPoint):
+        return _switch_branch(system, param, bounds, st) if system.kind == "BP" \
+            else _restart(system, param, bounds, st)
     if param not in system.param_index:
         raise ParameterError(f"param = {param!r} is not a parameter of {system.name}; "
                              f"parameters are {list(system.params)}")
@@ -389,12 +404,14 @@ def continue_equilibria(system, x0=None, param=None, bounds=None, settings=None,
     return _run_both(problem, u0, t0, st, c0, {"newton_start": res.iterations})
 
 
-def _restart(point, param, bounds, settings, kwargs):
+def _restart(point, param, bounds, st):
     br = point.branch
     sysm = br.system.with_params(**point.params)
     param = param or (br.param if isinstance(br.param, str) else br.param[0])
     bounds = bounds or br.settings.get("bounds")
-    return continue_equilibria(sysm, point.x, param, bounds, settings=settings, **kwargs)
+    if isinstance(bounds, dict):
+        bounds = bounds[param]
+    return _continue_equilibria(sysm, point.x, param, bounds, st)
 
 
 def _check_bounds(param, bounds):
@@ -512,10 +529,16 @@ def switch_branch(point, param=None, bounds=None, settings=None, **kwargs):
     on the hyperplane orthogonal to that direction, and is continued in both directions (so
     it passes through the branch point again, where it reports a ``"BP"`` too).
     """
+    st = ContinuationSettings.from_kwargs(settings, **kwargs)
+    with blas_limit(st.blas_threads):
+        return _switch_branch(point, param, bounds, st)
+
+
+def _switch_branch(point, param, bounds, st):
     if point.kind != "BP":
         raise ParameterError(f"switch_branch needs a 'BP' point, got {point.kind!r}")
     br = point.branch
-    st = ContinuationSettings.from_kwargs(settings, **kwargs)
+    st = dataclasses.replace(st)  # a copy: ds is changed below
     param = param or br.param
     lo, hi = _check_bounds(param, bounds or br.settings.get("bounds"))
     system = br.system
