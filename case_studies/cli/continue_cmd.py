@@ -190,5 +190,27 @@ def run(args) -> int:
         fig.tight_layout()
         fig.savefig(args.plot, dpi=120)
         summary["plot"] = args.plot
-    emit(summary, args.json)
+    if args.json:
+        emit(summary, True)
+    else:
+        _print_text(summary)
     return 0 if br.success else 1
+
+
+def _print_text(summary):
+    for key in ("branch", "curve"):
+        b = summary.get(key)
+        if not b:
+            continue
+        print(f"{b['kind']} in {b['param']}: {b['n_points']} points, status {b['status']}")
+        print(f"  {b['message']}")
+        for sp in b["special_points"]:
+            extra = ", ".join(f"{k}={sp[k]:.6g}" for k in ("omega", "l1", "a", "b", "c")
+                              if k in sp and isinstance(sp[k], float))
+            ps = ", ".join(f"{k}={v:.8g}" for k, v in sp["params"].items()
+                           if k in (b["param"] if isinstance(b["param"], (list, tuple))
+                                    else [b["param"]]))
+            print(f"  {sp['kind']:3s} {ps}  {extra}")
+    for k in ("out", "plot"):
+        if k in summary:
+            print(f"{k}: {summary[k]}")
