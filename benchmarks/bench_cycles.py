@@ -107,7 +107,7 @@ def _peer_integration(system, x0, T, params=None):
     return time.perf_counter() - t0
 
 
-def run(name, points, ntst, ds, ds_max, check_every):
+def run(name, points, ntst, ds, ds_max, check_every, newton="full"):
     from bifurcation.cycles import OrbitGuess, continue_cycles, mesh_check
     from bifurcation.cycles.solver import TIMERS
 
@@ -132,7 +132,8 @@ def run(name, points, ntst, ds, ds_max, check_every):
     TIMERS.clear()
     t0 = time.perf_counter()
     br = continue_cycles(guess, param, bounds, ntst=ntst, ds=ds, ds_max=ds_max,
-                         max_points=points, direction="forward", pd_criticality=False)
+                         max_points=points, direction="forward", pd_criticality=False,
+                         newton=newton)
     wall = time.perf_counter() - t0
     timers = dict(TIMERS)
     checks = []
@@ -148,7 +149,7 @@ def run(name, points, ntst, ds, ds_max, check_every):
     t_check = time.perf_counter() - t0
     peer = _peer_integration(system, guess.x[-1], T0, guess.params)
     out = {
-        "system": name, "n_states": system.n_states, "ntst": ntst, "ncol": 4,
+        "system": name, "n_states": system.n_states, "ntst": ntst, "ncol": 4, "newton": newton,
         "points": len(br), "wall_s": wall, "s_per_point": wall / max(len(br), 1),
         "breakdown_s": timers, "counts": {k: v for k, v in br.counts.items()},
         "endpoints": [(e.reason, e.params[param]) for e in br.endpoints],
@@ -173,9 +174,10 @@ def main():
     ap.add_argument("--ds", type=float, default=0.02)
     ap.add_argument("--ds-max", type=float, default=0.05)
     ap.add_argument("--check-every", type=int, default=25)
+    ap.add_argument("--newton", choices=["full", "chord", "auto"], default="full")
     a = ap.parse_args()
-    out = run(a.system, a.points, a.ntst, a.ds, a.ds_max, a.check_every)
-    path = Path(__file__).parent / "results" / f"cycles_{a.system}.json"
+    out = run(a.system, a.points, a.ntst, a.ds, a.ds_max, a.check_every, a.newton)
+    path = Path(__file__).parent / "results" / f"cycles_{a.system}_{a.newton}.json"
     os.makedirs(path.parent, exist_ok=True)
     path.write_text(json.dumps(out, indent=1, default=float))
     print(json.dumps(out, indent=1, default=float))

@@ -91,6 +91,10 @@ class CycleSettings:
         Keep every orbit for :meth:`CycleBranch.orbit` (default True).
     pd_criticality : bool
         Estimate PD criticality by a short step onto the doubled branch (default True).
+    newton : str
+        ``"full"`` (new Jacobian every iteration), ``"chord"`` (one factorisation per step
+        while it contracts; tangents then come from the predictor's matrix, special points
+        are still located with full Newton) or ``"auto"`` (default: chord for n ≥ 20).
     """
 
     ntst: int = 20
@@ -112,6 +116,7 @@ class CycleSettings:
     direction: str = "both"
     store_orbits: bool = True
     pd_criticality: bool = True
+    newton: str = "auto"
 
     @classmethod
     def from_kwargs(cls, **kw):
@@ -134,6 +139,8 @@ class CycleSettings:
         for k in s.detect:
             if k not in ("LPC", "PD", "NS"):
                 raise ParameterError(f"detect contains {k!r}; valid: 'LPC', 'PD', 'NS'")
+        if s.newton not in ("auto", "full", "chord"):
+            raise ParameterError(f"newton = {s.newton!r} is not one of 'auto', 'full', 'chord'")
         if s.direction not in ("both", "forward", "backward"):
             raise ParameterError(
                 f"direction = {s.direction!r} is not one of 'both', 'forward', 'backward'"
@@ -190,7 +197,10 @@ class _Runner:
     def coll(self, mesh):
         return Collocation(self.system, mesh, self.free)
 
-    def correct_arclength(self, coll, rec, ds):
+    def correct_arclength(self, coll, rec, ds, chord=None):
+        if chord is None:
+            chord = self.s.newton == "chord" or (self.s.newton == "auto"
+                                                 and self.system.n_states >= 20)
         sol0 = rec["sol"]
         w = weights(sol0.mesh, self.system.n_states)
         t = rec["t"]
@@ -199,8 +209,11 @@ class _Runner:
         a = w * t
         guess = sol0.with_vector(Ypred)
         sol, lu, nit = newton_cycle(coll, guess, sol0.U, a, a @ Ypred, tol=self.s.newton_tol,
-                                    max_iter=self.s.newton_max_iter, stats=self.stats)
+                                    max_iter=self.s.newton_max_iter, stats=self.stats,
+                                    chord=chord)
         tn = tangent_from_lu(lu, Y0.size, w, t)
+        if chord:
+            nit = (nit + 1) // 2  # chord iterations are cheap: count two as one
         return sol, tn, nit
 
     def correct_fixed(self, coll, guess, U_ref, value):
@@ -226,7 +239,7 @@ class _Runner:
             if not (a < theta < b):
                 theta = 0.5 * (a + b)
             try:
-                sol, tn, _ = self.correct_arclength(coll, recA, theta * ds)
+                sol, tn, _ = self.correct_arclength(coll, recA, theta * ds, chord=False)
             except NewtonFailure:
                 break
             rec = point_record(coll, sol, tn)

@@ -93,11 +93,14 @@ def _matrix(coll: Collocation, U, T, p, free, phase_row, last_row, F):
 
 
 def newton_cycle(coll: Collocation, sol: CycleSolution, U_ref, last_row, last_rhs, *,
-                 tol=1e-9, max_iter=10, stats=None):
+                 tol=1e-9, max_iter=10, stats=None, chord=False):
     """Solve the collocation system with phase reference ``U_ref`` and ``last_row·Y = last_rhs``.
 
     Returns ``(solution, lu, iterations)``; ``lu`` is the SuperLU factorisation of the last
-    Newton matrix (rows: collocation, phase, last), reused for the tangent.
+    Newton matrix (rows: collocation, phase, last), reused for the tangent. With
+    ``chord=True`` the matrix is factorised once and reused while the updates shrink by a
+    factor of at least 2 per iteration (refactorised otherwise): fewer factorisations, a few
+    more cheap iterations; the returned ``lu`` is then the one of the first iterate.
     """
     free = sol.free
     phase = coll.phase_row(U_ref)
@@ -105,6 +108,9 @@ def newton_cycle(coll: Collocation, sol: CycleSolution, U_ref, last_row, last_rh
     cur = sol
     lu = None
     prev_norm = np.inf
+    refactor = True
+    if chord:
+        max_iter = 2 * max_iter
     for it in range(1, max_iter + 1):
         try:
             t0 = time.perf_counter()
@@ -113,15 +119,19 @@ def newton_cycle(coll: Collocation, sol: CycleSolution, U_ref, last_row, last_rh
         except FloatingPointError as e:
             raise NewtonFailure(str(e), "nonfinite") from e
         res = np.concatenate([R, [phase @ cur.U.ravel()], [last_row @ Y - last_rhs]])
-        K, _ = _matrix(coll, cur.U, cur.T, cur.p, free, phase, last_row, F)
-        if stats is not None:
-            stats["jacobian_evaluations"] = stats.get("jacobian_evaluations", 0) + 1
-            stats["factorizations"] = stats.get("factorizations", 0) + 1
-        t0 = time.perf_counter()
-        try:
-            lu = spla.splu(K, permc_spec="COLAMD", options={"SymmetricMode": False})
-        except RuntimeError as e:
-            raise NewtonFailure(f"singular Newton matrix ({e})", "singular") from e
+        if refactor or not chord or lu is None:
+            K, _ = _matrix(coll, cur.U, cur.T, cur.p, free, phase, last_row, F)
+            if stats is not None:
+                stats["jacobian_evaluations"] = stats.get("jacobian_evaluations", 0) + 1
+                stats["factorizations"] = stats.get("factorizations", 0) + 1
+            t0 = time.perf_counter()
+            try:
+                lu = spla.splu(K, permc_spec="COLAMD", options={"SymmetricMode": False})
+            except RuntimeError as e:
+                raise NewtonFailure(f"singular Newton matrix ({e})", "singular") from e
+            refactor = False
+        else:
+            t0 = time.perf_counter()
         dY = -lu.solve(res)
         TIMERS["factorization"] += time.perf_counter() - t0
         if not np.all(np.isfinite(dY)):
@@ -137,7 +147,11 @@ def newton_cycle(coll: Collocation, sol: CycleSolution, U_ref, last_row, last_rh
             cur.info["newton_iterations"] = it
             cur.info["residual"] = float(np.max(np.abs(res)))
             return cur, lu, it
-        if it >= 3 and nrm > 2.0 * prev_norm:
+        if chord and nrm > 0.5 * prev_norm:
+            refactor = True
+        if it >= 3 and nrm > 2.0 * prev_norm and not chord:
+            break
+        if chord and it >= 4 and nrm > 2.0 * prev_norm and refactor:
             break
         prev_norm = nrm
     raise NewtonFailure(f"Newton did not converge in {it} iterations (last update {nrm:.2e})")
