@@ -89,7 +89,8 @@ def _dJdp(system, x, p, i, lo, hi, h=1e-5):
 class _Codim2Base:
     kind = ""
 
-    def __init__(self, system, params, p_full, bounds, st):
+    def __init__(self, system, params, p_full, bounds, st, sx=1.0):
+        self.sx = float(sx)  # the state part of u is x / sx
         self.system = system
         self.names = tuple(params)
         self.idx = [system.param_index[k] for k in params]
@@ -104,6 +105,9 @@ class _Codim2Base:
             self.bound_names += [f"{k} = {lo:g}", f"{k} = {hi:g}"]
         m = self.n_unknowns
         self.hard_bounds = [(m - 2, *self.pb[0]), (m - 1, *self.pb[1])]
+
+    def xof(self, u):
+        return u[:self.n] * self.sx
 
     # parameters are the last two unknowns
     def pvec(self, u):
@@ -124,17 +128,17 @@ class _Codim2Base:
         return np.array(g)
 
     def fx(self, u):
-        return self.system.jacobian(u[:self.n], self.pvec(u))
+        return self.system.jacobian(self.xof(u), self.pvec(u))
 
     def f_and_fp(self, u):
-        x, p = u[:self.n], self.pvec(u)
+        x, p = self.xof(u), self.pvec(u)
         f = self.system.rhs(x, p)
         if not np.all(np.isfinite(f)):
             raise NonFinite("rhs")
         return f
 
     def fp(self, u):
-        return dfdp_inside(self.system, u[:self.n], self.pvec(u), self.idx, self.pb)
+        return dfdp_inside(self.system, self.xof(u), self.pvec(u), self.idx, self.pb)
 
     def Mv(self, x, p, v):
         """``[f_x(x + h v) - f_x(x - h v)] / 2h``: column k is ``B(v, e_k)``."""
@@ -145,7 +149,7 @@ class _Codim2Base:
         return (self.system.jacobian(x + h * v, p) - self.system.jacobian(x - h * v, p)) / (2 * h)
 
     def Jp(self, u):
-        x, p = u[:self.n], self.pvec(u)
+        x, p = self.xof(u), self.pvec(u)
         return [_dJdp(self.system, x, p, i, lo, hi) for i, (lo, hi) in zip(self.idx, self.pb)]
 
     def describe(self, u):
@@ -163,9 +167,9 @@ class FoldCurveProblem(_Codim2Base):
 
     kind = "LP-curve"
 
-    def __init__(self, system, params, p_full, bounds, st, b, c):
+    def __init__(self, system, params, p_full, bounds, st, b, c, sx=1.0):
         self.n_unknowns = system.n_states + 2
-        super().__init__(system, params, p_full, bounds, st)
+        super().__init__(system, params, p_full, bounds, st, sx)
         self.b, self.c = b / np.linalg.norm(b), c / np.linalg.norm(c)
 
     def _border(self, J):
@@ -191,12 +195,12 @@ class FoldCurveProblem(_Codim2Base):
         return np.append(f, g)
 
     def jacobian(self, u):
-        x, p = u[:self.n], self.pvec(u)
+        x, p = self.xof(u), self.pvec(u)
         J = self.fx(u)
         v, _, w = self._vw(J)
-        gx = -w @ self.Mv(x, p, v)
+        gx = -(w @ self.Mv(x, p, v)) * self.sx
         gp = [-(w @ (Jp @ v)) for Jp in self.Jp(u)]
-        top = np.hstack([J, self.fp(u)])
+        top = np.hstack([J * self.sx, self.fp(u)])
         return np.vstack([top, np.r_[gx, gp][None, :]])
 
     def get_context(self):
@@ -220,7 +224,7 @@ class FoldCurveProblem(_Codim2Base):
 
     def psi_cp(self, u, t=None):
         v, w = self.vectors(u)
-        ml = Multilinear(self.system, u[:self.n], self.pvec(u), self.h)
+        ml = Multilinear(self.system, self.xof(u), self.pvec(u), self.h)
         return float(w @ ml.B(v, v))
 
     def point_info(self, u, t):
@@ -256,7 +260,7 @@ class FoldCurveProblem(_Codim2Base):
         return found
 
     def special_data(self, kind, u, extra):
-        x, p = u[:self.n], self.pvec(u)
+        x, p = self.xof(u), self.pvec(u)
         data = dict(extra)
         if kind == "CP" and self.st.normal_forms:
             data["c"] = cusp_coefficient(self.system, x, p, None, self.h)
@@ -271,14 +275,14 @@ class HopfCurveProblem(_Codim2Base):
 
     kind = "HB-curve"
 
-    def __init__(self, system, params, p_full, bounds, st, r1, r2):
+    def __init__(self, system, params, p_full, bounds, st, r1, r2, sx=1.0):
         self.n_unknowns = 2 * system.n_states + 3
-        super().__init__(system, params, p_full, bounds, st)
+        super().__init__(system, params, p_full, bounds, st, sx)
         self.r1, self.r2 = r1, r2
 
     def split(self, u):
         n = self.n
-        return u[:n], u[n:2 * n], u[2 * n]
+        return u[:n] * self.sx, u[n:2 * n], u[2 * n]
 
     def residual(self, u):
         self.check(u)
@@ -297,9 +301,9 @@ class HopfCurveProblem(_Codim2Base):
         fp = self.fp(u)
         Jps = self.Jp(u)
         D = np.zeros((2 * n + 2, 2 * n + 3))
-        D[:n, :n] = J
+        D[:n, :n] = J * self.sx
         D[:n, -2:] = fp
-        D[n:2 * n, :n] = J @ self.Mv(x, p, v) + self.Mv(x, p, Jv)
+        D[n:2 * n, :n] = (J @ self.Mv(x, p, v) + self.Mv(x, p, Jv)) * self.sx
         D[n:2 * n, n:2 * n] = J @ J + kap * np.eye(n)
         D[n:2 * n, 2 * n] = v
         for c, Jp in enumerate(Jps):
@@ -407,7 +411,7 @@ class HopfCurveProblem(_Codim2Base):
         if kind == "HH":
             data["omega1"] = data.get("omega")
         if kind == "BT" and self.st.normal_forms:
-            x, p = u[:self.n], self.pvec(u)
+            x, p = self.xof(u), self.pvec(u)
             data["a"], data["b"] = bt_coefficients(self.system, x, p, None, self.h)
         if kind == "GH":
             data["omega"] = float(np.sqrt(kap))
@@ -505,10 +509,12 @@ def _continue_codim2(point, params, bounds, st):
     x = np.asarray(point.x, float)
     J = system.jacobian(x, p_full)
     c0 = dict(system.counts)
+    sx = float(st.state_scale) if st.state_scale is not None else float(
+        max(1.0, np.linalg.norm(x)))
     if point.kind == "LP":
         U, s, Vt = np.linalg.svd(J)
-        problem = FoldCurveProblem(system, params, p_full, bounds, st, U[:, -1], Vt[-1])
-        u0 = np.r_[x, p_full[problem.idx]]
+        problem = FoldCurveProblem(system, params, p_full, bounds, st, U[:, -1], Vt[-1], sx)
+        u0 = np.r_[x / sx, p_full[problem.idx]]
     else:
         omega = point.data.get("omega")
         omega, q, _ = hopf_vectors(J, omega)
@@ -516,8 +522,8 @@ def _continue_codim2(point, params, bounds, st):
         Jv = J @ v
         r2 = Jv - (v @ Jv) * v
         problem = HopfCurveProblem(system, params, p_full, bounds, st, v.copy(),
-                                   r2 / np.linalg.norm(r2))
-        u0 = np.r_[x, v, omega ** 2, p_full[problem.idx]]
+                                   r2 / np.linalg.norm(r2), sx)
+        u0 = np.r_[x / sx, v, omega ** 2, p_full[problem.idx]]
     # correct the start on the defining system (it is a located point already)
     from .newton import correct
     Fu = problem.jacobian(u0)
@@ -557,7 +563,7 @@ def _assemble(problem, points, found, results, i_start, st, c0, counts):
     n = problem.n
     N = len(points)
     U = np.array([pt.u for pt in points])
-    X = U[:, :n]
+    X = U[:, :n] * problem.sx
     P = np.array([problem.pvec(u) for u in U])
     seg = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(U, axis=0), axis=1))]
     data = {"arclength": seg - seg[i_start]}
@@ -571,14 +577,14 @@ def _assemble(problem, points, found, results, i_start, st, c0, counts):
         data["test_cp"] = np.array([pt.info["cp"] for pt in points])
     sps = []
     for kind, k, u, extra in sorted(found, key=lambda f: f[1]):
-        sps.append(SpecialPoint(kind, system.params_dict(problem.pvec(u)), u[:n].copy(),
+        sps.append(SpecialPoint(kind, system.params_dict(problem.pvec(u)), problem.xof(u),
                                 problem.special_data(kind, u, extra), index=k))
     ends, msgs, status = [], [], "success"
     for name, idx in (("backward", 0), ("forward", N - 1)):
         tr = results[name]
         u = points[idx].u
-        ends.append(Endpoint(tr.reason, idx, system.params_dict(problem.pvec(u)), u[:n].copy(),
-                             tr.message))
+        ends.append(Endpoint(tr.reason, idx, system.params_dict(problem.pvec(u)),
+                             problem.xof(u), tr.message))
         msgs.append(f"{name}: {tr.reason} ({tr.message})")
         if tr.reason not in Branch.REGULAR_STOPS + ("direction",) and status == "success":
             status = tr.reason

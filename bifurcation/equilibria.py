@@ -109,7 +109,8 @@ def dfdp_inside(system, x, p, idx, bounds):
 class EquilibriumProblem:
     """``F(x, p) = f(x, p)`` with one free parameter; ``u = (x, p)``."""
 
-    def __init__(self, system, param, p_full, lo, hi, st):
+    def __init__(self, system, param, p_full, lo, hi, st, sx=1.0):
+        self.sx = float(sx)  # state scale: u = (x / sx, p)
         self.system = system
         self.param = param
         self.i = system.param_index[param]
@@ -130,6 +131,10 @@ class EquilibriumProblem:
         self.counts = {}
 
     # --- curve interface
+    def xof(self, u):
+        """The state of the unknown ``u = (x / sx, p)``."""
+        return u[:-1] * self.sx
+
     def pvec(self, u):
         p = self.p.copy()
         p[self.i] = u[-1]
@@ -138,25 +143,30 @@ class EquilibriumProblem:
     def residual(self, u):
         if not self.lo <= u[-1] <= self.hi:
             raise OutOfBounds(self.param)
-        f = self.system.rhs(u[:-1], self.pvec(u))
+        f = self.system.rhs(self.xof(u), self.pvec(u))
         if not np.all(np.isfinite(f)):
             raise NonFinite("rhs")
         return f
 
     def fx(self, u):
-        return self.system.jacobian(u[:-1], self.pvec(u))
+        return self.system.jacobian(self.xof(u), self.pvec(u))
 
-    def jacobian(self, u):
-        J = self.fx(u)
-        fp = dfdp_inside(self.system, u[:-1], self.pvec(u), [self.i], [(self.lo, self.hi)])
+    def fp(self, u):
+        return dfdp_inside(self.system, self.xof(u), self.pvec(u), [self.i],
+                           [(self.lo, self.hi)])
+
+    def jacobian(self, u, J=None):
+        J = self.fx(u) if J is None else J
+        fp = self.fp(u)
         if self.sparse:
-            return sp.hstack([sp.csr_matrix(J), sp.csr_matrix(fp)], format="csc")
-        return np.hstack([J, fp])
+            return sp.hstack([sp.csr_matrix(J * self.sx), sp.csr_matrix(fp)], format="csc")
+        return np.hstack([J * self.sx, fp])
 
     def bounds(self, u):
         g = [u[-1] - self.lo, self.hi - u[-1]]
+        x = self.xof(u)
         for j, a, b in self.state_bounds:
-            g += [u[j] - a, b - u[j]]
+            g += [x[j] - a, b - x[j]]
         return np.array(g)
 
     def snap(self, u, i, strict=False):
@@ -167,16 +177,15 @@ class EquilibriumProblem:
         p = self.p.copy()
         p[self.i] = pb
         res = newton_solve(lambda x: self.system.rhs(x, p),
-                           lambda x: self.system.jacobian(x, p), u[:-1],
+                           lambda x: self.system.jacobian(x, p), self.xof(u),
                            self.st.newton_tol, self.st.newton_max_iter)
         if res.converged:
-            return np.append(res.u, pb)
+            return np.append(res.u / self.sx, pb)
         return None if strict else u
 
     def point_info(self, u, t):
-        Fu = self.jacobian(u)
-        Fd = Fu.toarray() if sp.issparse(Fu) else Fu
-        J = Fd[:, :-1]
+        J = self.fx(u)
+        Fd = np.hstack([J * self.sx, self.fp(u)])
         if not np.all(np.isfinite(Fd)):
             raise NonFinite("jacobian")
         lam = np.linalg.eigvals(J)
@@ -269,7 +278,7 @@ def _detect(problem, points, st, counts):
 
 def _special_data(problem, kind, u, t, extra, st):
     sysm = problem.system
-    x, p = u[:-1], problem.pvec(u)
+    x, p = problem.xof(u), problem.pvec(u)
     J = sysm.jacobian(x, p)
     lam = np.linalg.eigvals(J)
     data = dict(extra)
@@ -289,6 +298,7 @@ def _special_data(problem, kind, u, t, extra, st):
                     period=float(2 * np.pi / omega))
     elif kind == "BP":
         data["tangent"] = t.copy()
+        data["state_scale"] = problem.sx
         try:
             data["switch_tangent"] = _switch_direction(problem, u, t, st)
         except (np.linalg.LinAlgError, ValueError) as exc:
@@ -333,6 +343,13 @@ def _switch_direction(problem, u, t, st):
 
 
 # ----------------------------------------------------------------------------- driver
+def _state_scale(st, x):
+    """``sx`` of the unknown ``u = (x / sx, p)``: the setting, or ``max(1, |x0|_2)``."""
+    if st.state_scale is not None:
+        return float(st.state_scale)
+    return float(max(1.0, np.linalg.norm(x)))
+
+
 def _initial_point(system, x0, p, st):
     res = newton_solve(lambda x: system.rhs(x, p), lambda x: system.jacobian(x, p),
                        np.asarray(x0, float), st.newton_tol, max(st.newton_max_iter, 50),
@@ -396,7 +413,8 @@ def _continue_equilibria(system, x0, param, bounds, st):
     problem = EquilibriumProblem(system, param, p0, lo, hi, st)
     if not res.converged:
         return _failed_start(system, param, p0, x0, res, st, lo, hi)
-    u0 = np.append(res.u, p0[problem.i])
+    problem.sx = _state_scale(st, res.u)
+    u0 = np.append(res.u / problem.sx, p0[problem.i])
     Fu = problem.jacobian(u0)
     t0 = null_tangent(Fu)
     k = -1 if abs(t0[-1]) > 1e-12 else int(np.argmax(np.abs(t0)))
@@ -474,7 +492,7 @@ def _assemble(problem, points, found, results, i_start, st, c0, counts):
     system, param = problem.system, problem.param
     N = len(points)
     U = np.array([pt.u for pt in points])
-    X = U[:, :problem.n]
+    X = U[:, :problem.n] * problem.sx
     P = np.array([problem.pvec(u) for u in U])
     seg = np.r_[0.0, np.cumsum(np.linalg.norm(np.diff(U, axis=0), axis=1))]
     arclength = seg - seg[i_start]
@@ -486,7 +504,7 @@ def _assemble(problem, points, found, results, i_start, st, c0, counts):
     sps = []
     for kind, k, u, t, extra in sorted(found, key=lambda f: (f[1], f[0])):
         data = _special_data(problem, kind, u, t, extra, st)
-        sps.append(SpecialPoint(kind, system.params_dict(problem.pvec(u)), u[:-1].copy(),
+        sps.append(SpecialPoint(kind, system.params_dict(problem.pvec(u)), problem.xof(u),
                                 data, index=k))
     ends = []
     msgs = []
@@ -495,7 +513,7 @@ def _assemble(problem, points, found, results, i_start, st, c0, counts):
         tr = results[name]
         u = points[idx].u
         ends.append(Endpoint(tr.reason, idx, system.params_dict(problem.pvec(u)),
-                             u[:-1].copy(), tr.message))
+                             problem.xof(u), tr.message))
         msgs.append(f"{name}: {tr.reason} ({tr.message})")
         if tr.reason not in Branch.REGULAR_STOPS + ("direction",) and status == "success":
             status = tr.reason
@@ -548,7 +566,8 @@ def _switch_branch(point, param, bounds, st):
                              f"{point.data.get('switch_error', 'not computed')})")
     p0 = system.param_vector(**point.params)
     problem = EquilibriumProblem(system, param, p0, lo, hi, st)
-    ub = np.append(point.x, point.params[param])
+    problem.sx = float(point.data.get("state_scale", 1.0))
+    ub = np.append(point.x / problem.sx, point.params[param])
     c0 = _system_counts(system)
     from .newton import correct, tangent
     for _ in range(12):

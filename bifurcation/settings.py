@@ -93,6 +93,10 @@ class ContinuationSettings:
         (normal forms, derivatives of defining systems). Default 1e-4.
     normal_forms : bool
         Compute normal-form coefficients (``l1`` of Hopf, ``a`` of folds). Default True.
+    state_scale : float or None
+        Continuation runs in ``u = (x / state_scale, p)``, so that the arclength (and the
+        steps ``ds``) weigh the relative change of the state against the change of the
+        parameter. None (default): ``max(1, |x0|_2)`` from the corrected start.
     direction : str
         ``"both"`` (default), ``"forward"`` (increasing free parameter at the start) or
         ``"backward"``.
@@ -127,6 +131,7 @@ class ContinuationSettings:
     sparse_threshold: int = 400
     fd_step: float = 1e-4
     normal_forms: bool = True
+    state_scale: float | None = None
     direction: str = "both"
     verbose: bool = False
     blas_threads: int | None = 1
