@@ -143,9 +143,12 @@ def _mem_child(t_end, path, method):
     net = simulate.MarkovIFNetwork(method=method)
     net.run(t_end=10.0, seed=0, progress=False)           # compile / load cache first
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    tr = net.run(t_end=t_end, seed=0, out=path, progress=False)
+    net.run(t_end=t_end, seed=0, out=path, progress=False, load="none")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    tr = net.run(t_end=t_end, seed=0, out=path, progress=False)      # default load="rates"
+    peak_rates = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"t_end": t_end, "rss_before_mb": base / 1024, "peak_rss_mb": peak / 1024,
+                      "peak_rss_mb_with_rates_loaded": peak_rates / 1024,
                       "file_mb": os.path.getsize(path) / 2**20, "rates_hz": tr.rates_hz}))
 
 

@@ -145,9 +145,11 @@ def run_network(net, t_end, seed, out=None, progress=True, *, rate_dt=None, spik
     events : bool
         Method ``"exact"`` only, without leak: log every coarse-state transition as
         ``events/t`` (float64), ``events/i`` (int64), ``events/from``, ``events/to`` (int16).
-    load : {"rates", "all"}
-        With ``out``: what the returned trajectory holds in memory (``"rates"``: ``rate/*``,
-        ``bins/*`` and ``samples/t``; load everything with ``Trajectory.load(out)``).
+    load : {"rates", "all", "none"}
+        With ``out``: what the returned trajectory holds in memory. ``"rates"`` (default):
+        ``rate/*``, ``bins/*`` and ``samples/t`` (enough for ``rates_hz`` and the rate
+        observables; 20 bytes per rate bin); ``"none"``: no arrays (memory independent of
+        ``t_end``); ``"all"``: everything (same as ``Trajectory.load(out)``).
     chunk_ms : float, optional
         Simulated time per kernel call (default 200 ms fixed-step methods, 50 ms exact).
 
@@ -166,8 +168,8 @@ def run_network(net, t_end, seed, out=None, progress=True, *, rate_dt=None, spik
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**63))
     seed = int(check_number("seed", seed, 0, 2**63 - 1, integer=True))
-    if load not in ("rates", "all"):
-        raise ParameterError(f"load = {load!r} is not one of 'rates', 'all'")
+    if load not in ("rates", "all", "none"):
+        raise ParameterError(f"load = {load!r} is not one of 'rates', 'all', 'none'")
     M, M_r = spec.M, spec.M_r
     edges = _check_edges("hist_edges", default_hist_edges(M, M_r) if hist_edges is None
                          else hist_edges, M, M_r)
@@ -258,12 +260,30 @@ def run_network(net, t_end, seed, out=None, progress=True, *, rate_dt=None, spik
         if writer is not None:
             writer.abort()
         raise
-    full = Trajectory.load(out)
-    if load == "rates":
-        full.arrays = {k: v for k, v in full.arrays.items()
-                       if k.startswith(("rate/", "bins/")) or k == "samples/t"}
+    if load == "all":
+        full = Trajectory.load(out)
+    else:
+        full = traj
+        full.arrays = _read_light(out, load)
     full.meta["out"] = str(out)
     return full
+
+
+def _read_light(path, load):
+    """Read only ``rate/*``, ``bins/*`` and ``samples/t`` (or nothing) from a written file."""
+    import h5py
+
+    if load == "none":
+        return {}
+    out = {}
+    with h5py.File(path, "r") as f:
+        for group in ("rate", "bins"):
+            if group in f:
+                for name in f[group]:
+                    out[f"{group}/{name}"] = f[group][name][()]
+        if "samples/t" in f:
+            out["samples/t"] = f["samples/t"][()]
+    return out
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -307,7 +327,7 @@ def _emit_samples(sink, spec, t, hist, refc, kmean, kvar, coarse_arr, do_coarse)
 def _emit_rates(sink, spec, t, counts):
     sink.append("rate/t", t)
     for q, name in enumerate(spec.populations):
-        sink.append(f"rate/{name}", counts[:, q])
+        sink.append(f"rate/{name}", counts[:, q].astype(np.int32))
 
 
 def _buffers(spec, n_smp, nb, do_coarse):

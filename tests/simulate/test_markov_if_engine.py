@@ -88,6 +88,8 @@ def test_streaming_to_file_equals_memory(tmp_path, method):
     assert full.meta["method"] == method
     everything = _run(method, t_end=70.0, seed=3, out=tmp_path / "b.h5", load="all")
     assert "spikes/t" in everything
+    nothing = _run(method, t_end=70.0, seed=3, out=tmp_path / "c.h5", load="none")
+    assert nothing.arrays == {} and nothing.meta["out"] == str(tmp_path / "c.h5")
 
 
 def test_event_log_replays_the_coarse_samples():
