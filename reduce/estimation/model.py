@@ -162,25 +162,32 @@ class _Structure:
         self.n_param = n_param
         self.rate_tau_pi = int(rate_tau_pi)
         self.params = params
-        reduced = [f"{q}:{lab}" for q in pops for lab in model.labels[:-1]]
+        # reduced occupancy coordinates: visited non-refractory states
+        visited = np.asarray(model.occupancy_exposure) > 0
+        for q, a, b in keys:
+            visited[q, a] = visited[q, b] = True
+        occ_z = [q * S + k for q in range(P) for k in range(S - 1) if visited[q, k]]
+        self.occ_z = np.array(occ_z, np.int64)
+        reduced = [f"{pops[i // S]}:{model.labels[i % S]}" for i in occ_z]
         self.state_names = reduced + state_names[P * S:]
-        self.n_y = self.n_z - P
+        self.n_y = len(occ_z) + self.n_z - P * S
 
     def param_default(self, i):
         return list(self.params.values())[i]
 
     def args(self):
-        return (self.n_pop, self.n_states, self.n_z, self.col_pop, self.col_from, self.col_to,
+        return (self.n_pop, self.n_states, self.n_z, self.occ_z, self.col_pop, self.col_from,
+                self.col_to,
                 self.coef, self.col_feat, self.feat_z, self.mu, self.sd, self.kappa,
                 self.kick_m, self.kick_s, self.kick_src, self.kick_p, self.kick_tau,
                 self.n_param, self.rate_z, self.rate_tau_pi)
 
     def flux_args(self):
-        return self.args()[:12]
+        return self.args()[:13]
 
     def expand(self, y):
         return K.expand(np.ascontiguousarray(y, np.float64), self.n_pop, self.n_states,
-                        self.n_z)
+                        self.n_z, self.occ_z)
 
 
 class _RHS:
@@ -428,13 +435,14 @@ class FittedMarkovModel:
         integration and continuation."""
         s = self.structure()
         P, S = s.n_pop, s.n_states
+        n_occ = len(s.occ_z)
         y = np.zeros(s.n_y)
-        for q in range(P):
-            y[q * (S - 1):(q + 1) * (S - 1)] = self.occ_mean[q, :S - 1]
+        occ = np.asarray(self.occ_mean, float).reshape(-1)
+        y[:n_occ] = occ[s.occ_z]
         zfull = np.zeros(s.n_z)
         for g in range(len(self.feature_names)):
             zfull[s.feat_z[g]] = self.feature_mean_data[g]
-        y[P * (S - 1):] = zfull[P * S:]
+        y[n_occ:] = zfull[P * S:]
         return y
 
     def chain(self, sizes=None, **params):

@@ -3,7 +3,9 @@
 Extended state z (length n_z): the occupancy fractions x_{Q,s} of every population and state
 (refractory R last), then the feature states (pending-kick means m_QR, variances s_QR,
 filtered rates r_Q). The reduced state y drops x_{Q,R} = 1 − Σ_{s<R} x_{Q,s} (neuron number
-conservation), so equilibria are isolated.
+conservation) and the states never visited in the data (no exposure: no fitted transition
+enters or leaves them, so they stay empty and would make the Jacobian singular), so
+equilibria are isolated. ``occ_z`` lists the z index of each reduced occupancy coordinate.
 
 With r_c = exp(β_c0 + Σ_k β_ck (z_{g(c,k)} − μ_g)/σ_g) the rate of transition c (population Q,
 state a → b), flow_c = x_{Q,a} r_c and the per-neuron spike flux f_Q = κ_Q Σ_{c: b=R} flow_c:
@@ -24,18 +26,19 @@ from numba import njit
 
 
 @njit(cache=True)
-def expand(y, n_pop, n_states, n_z):
-    z = np.empty(n_z)
-    ny_occ = n_pop * (n_states - 1)
+def expand(y, n_pop, n_states, n_z, occ_z):
+    """Extended state z from reduced y: occupancies of the coordinates ``occ_z`` (states never
+    visited in the data stay 0), R of each population by conservation, then feature states."""
+    z = np.zeros(n_z)
+    n_occ = occ_z.shape[0]
     for q in range(n_pop):
-        s_sum = 0.0
-        for k in range(n_states - 1):
-            v = y[q * (n_states - 1) + k]
-            z[q * n_states + k] = v
-            s_sum += v
-        z[q * n_states + n_states - 1] = 1.0 - s_sum
+        z[q * n_states + n_states - 1] = 1.0
+    for i in range(n_occ):
+        zi = occ_z[i]
+        z[zi] = y[i]
+        z[(zi // n_states) * n_states + n_states - 1] -= y[i]
     for j in range(n_z - n_pop * n_states):
-        z[n_pop * n_states + j] = y[ny_occ + j]
+        z[n_pop * n_states + j] = y[n_occ + j]
     return z
 
 
@@ -56,10 +59,10 @@ def _rates(z, coef, col_feat, feat_z, mu, sd):
 
 
 @njit(cache=True)
-def flux(y, p, n_pop, n_states, n_z, col_pop, col_from, col_to, coef, col_feat, feat_z, mu,
+def flux(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col_feat, feat_z, mu,
          sd, kappa):
     """Per-neuron spike flux f_Q (per ms) of every population."""
-    z = expand(y, n_pop, n_states, n_z)
+    z = expand(y, n_pop, n_states, n_z, occ_z)
     r = _rates(z, coef, col_feat, feat_z, mu, sd)
     f = np.zeros(n_pop)
     for c in range(coef.shape[0]):
@@ -70,9 +73,9 @@ def flux(y, p, n_pop, n_states, n_z, col_pop, col_from, col_to, coef, col_feat, 
 
 
 @njit(cache=True)
-def rhs(y, p, n_pop, n_states, n_z, col_pop, col_from, col_to, coef, col_feat, feat_z, mu,
+def rhs(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col_feat, feat_z, mu,
         sd, kappa, kick_m, kick_s, kick_src, kick_p, kick_tau, n_param, rate_z, rate_tau_pi):
-    z = expand(y, n_pop, n_states, n_z)
+    z = expand(y, n_pop, n_states, n_z, occ_z)
     r = _rates(z, coef, col_feat, feat_z, mu, sd)
     dz = np.zeros(n_z)
     f = np.zeros(n_pop)
@@ -98,20 +101,20 @@ def rhs(y, p, n_pop, n_states, n_z, col_pop, col_from, col_to, coef, col_feat, f
         if rate_z[q] >= 0:
             tf = p[rate_tau_pi]
             dz[rate_z[q]] = (1000.0 * f[q] - z[rate_z[q]]) / tf
-    ny = n_z - n_pop
-    out = np.empty(ny)
-    for q in range(n_pop):
-        for k in range(n_states - 1):
-            out[q * (n_states - 1) + k] = dz[q * n_states + k]
-    for j in range(n_z - n_pop * n_states):
-        out[n_pop * (n_states - 1) + j] = dz[n_pop * n_states + j]
+    n_occ = occ_z.shape[0]
+    n_feat = n_z - n_pop * n_states
+    out = np.empty(n_occ + n_feat)
+    for i in range(n_occ):
+        out[i] = dz[occ_z[i]]
+    for j in range(n_feat):
+        out[n_occ + j] = dz[n_pop * n_states + j]
     return out
 
 
 @njit(cache=True)
-def jac(y, p, n_pop, n_states, n_z, col_pop, col_from, col_to, coef, col_feat, feat_z, mu,
+def jac(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col_feat, feat_z, mu,
         sd, kappa, kick_m, kick_s, kick_src, kick_p, kick_tau, n_param, rate_z, rate_tau_pi):
-    z = expand(y, n_pop, n_states, n_z)
+    z = expand(y, n_pop, n_states, n_z, occ_z)
     r = _rates(z, coef, col_feat, feat_z, mu, sd)
     Jz = np.zeros((n_z, n_z))
     df = np.zeros((n_pop, n_z))
@@ -155,22 +158,23 @@ def jac(y, p, n_pop, n_states, n_z, col_pop, col_from, col_to, coef, col_feat, f
             for i in range(n_z):
                 Jz[ir, i] = 1000.0 * df[q, i] / tf
             Jz[ir, ir] += -1.0 / tf
-    # chain rule to reduced coordinates: rows and columns drop R of each population
-    ny = n_z - n_pop
+    # chain rule to reduced coordinates: z_occ(i) = y_i, z_R(q) = 1 - sum of q's y_i
+    n_occ = occ_z.shape[0]
+    n_feat = n_z - n_pop * n_states
+    ny = n_occ + n_feat
     zrow = np.empty(ny, np.int64)
-    for q in range(n_pop):
-        for k in range(n_states - 1):
-            zrow[q * (n_states - 1) + k] = q * n_states + k
-    for j in range(n_z - n_pop * n_states):
-        zrow[n_pop * (n_states - 1) + j] = n_pop * n_states + j
+    for i in range(n_occ):
+        zrow[i] = occ_z[i]
+    for j in range(n_feat):
+        zrow[n_occ + j] = n_pop * n_states + j
     J = np.empty((ny, ny))
     for i in range(ny):
         ri = zrow[i]
         for jj in range(ny):
             cz = zrow[jj]
             v = Jz[ri, cz]
-            if jj < n_pop * (n_states - 1):
-                q = jj // (n_states - 1)
+            if jj < n_occ:
+                q = cz // n_states
                 v -= Jz[ri, q * n_states + n_states - 1]
             J[i, jj] = v
     return J
