@@ -67,9 +67,14 @@ class MAResult:
     def state_view(self):
         return self.ma.state_view(self.x)
 
-    def attractor(self) -> dict:
-        return attractor_summary(self.t, self.flux[:, 0] * 1000.0 / self.ma.spec.sizes[0],
-                                 t_burn=self.t_burn)
+    def attractor(self, smooth_ms: float = 1.0) -> dict:
+        """Attractor summary of the first population's rate, box-smoothed over ``smooth_ms``
+        (1 ms, as for MFE detection), see :func:`attractor_summary`."""
+        rate = self.flux[:, 0] * 1000.0 / self.ma.spec.sizes[0]
+        w = max(1, int(round(smooth_ms / self.dt_out)))
+        if w > 1:
+            rate = np.convolve(rate, np.ones(w) / w, mode="same")
+        return attractor_summary(self.t, rate, t_burn=self.t_burn)
 
     def summary(self) -> dict:
         return {"form": self.form, "rates_hz": self.rates_hz, "t_burn": self.t_burn,
