@@ -102,3 +102,28 @@ def test_plots(tmp_path, branches):
     assert ax2.get_xlabel() == "A" and ax2.get_ylabel() == "B"
     ax2.figure.savefig(tmp_path / "c.png")
     assert (tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_cycle_branch_round_trip_and_plot(tmp_path):
+    """A CycleBranch (as the cycles module builds it) saves, loads and plots as an envelope."""
+    from bifurcation import CycleBranch
+
+    sys = ODESystem(brusselator, 2, {"A": 1.0, "B": 2.0}, state_names=["X", "Y"])
+    N = 6
+    B = np.linspace(2.0, 2.5, N)
+    t = np.linspace(0, 2 * np.pi, 21)
+    orbits = [(t * (1 + 0.1 * i), np.c_[1 + 0.1 * i * np.cos(t), 2 + 0.1 * i * np.sin(t)])
+              for i in range(N)]
+    k = np.arange(N)
+    cyc = CycleBranch("PO", sys, "B", {"A": np.ones(N), "B": B}, np.c_[np.ones(N), B],
+                      np.ones(N, bool), np.ones((N, 2), complex),
+                      periods=2 * np.pi * (1 + 0.1 * k), multipliers=np.ones((N, 2), complex),
+                      state_min=np.c_[1 - 0.1 * k, B], state_max=np.c_[1 + 0.1 * k, B],
+                      amplitude=0.2 * k, orbits=orbits)
+    back = load_branch(save_branch(cyc, tmp_path / "po.h5"))
+    assert isinstance(back, CycleBranch)
+    np.testing.assert_array_equal(back.periods, cyc.periods)
+    np.testing.assert_array_equal(back.orbit(3)[1], cyc.orbit(3)[1])
+    ax = plot_branch(back, y="X")
+    assert len([ln for ln in ax.get_lines() if len(ln.get_xdata()) > 1]) == 2  # min and max
+    plot_branch(back, y="period", ax=ax)
