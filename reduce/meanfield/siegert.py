@@ -495,6 +495,14 @@ def _check_inputs(mu, sigma):
 
 def _vectorise(kernel, nout, mu, sigma, tau, theta, v_r, tau_rp):
     tau, theta, v_r, tau_rp = _check_neuron(tau, theta, v_r, tau_rp)
+    if nout == 1 and isinstance(mu, float) and isinstance(sigma, float):
+        # scalar fast path (no array round trip)
+        if not math.isfinite(mu):
+            raise ParameterError(f"mu = {mu!r} is not finite; valid range (-inf, inf)")
+        if not (math.isfinite(sigma) and sigma > 0):
+            raise ParameterError(f"sigma = {sigma!r} is outside the valid range (0, inf); the "
+                                 "diffusion theory needs a positive noise amplitude")
+        return _SCALAR[kernel](mu, sigma, tau, theta, v_r, tau_rp)
     mu, sigma = _check_inputs(mu, sigma)
     shape = mu.shape
     m = np.ascontiguousarray(mu, dtype=np.float64).ravel()
@@ -507,6 +515,9 @@ def _vectorise(kernel, nout, mu, sigma, tau, theta, v_r, tau_rp):
     out = np.empty((nout, m.size))
     kernel(m, s, tau, theta, v_r, tau_rp, out)
     return tuple((o.reshape(shape)[()] if len(shape) == 0 else o.reshape(shape)) for o in out)
+
+
+_SCALAR = {_rate_array: _siegert_rate, _cv_array: _siegert_cv}
 
 
 def siegert_rate(mu, sigma, tau=20.0, theta=20.0, v_r=10.0, tau_rp=2.0):
