@@ -59,19 +59,24 @@ def implied_timescales(trajectories, coarse_graining="trajectory", lags=(0.1, 0.
     out = {"lags": lags}
     for i, lag in enumerate(lags):
         m = _const_model(trajectories, coarse_graining, float(lag), t_burn)
-        for q in m.populations:
-            P = m.transition_matrix(q)
+        for qi, q in enumerate(m.populations):
+            vis = np.asarray(m.occupancy_exposure[qi]) > 0     # never-visited states: rows of I
+            P = m.transition_matrix(q)[np.ix_(vis, vis)]
             lam = np.sort(np.abs(np.linalg.eigvals(P)))[::-1][1:]
             with np.errstate(divide="ignore"):
                 ts = np.where((lam > 0) & (lam < 1), -lag / np.log(np.clip(lam, 1e-300, None)),
                               np.nan)
-            out.setdefault(q, np.full((len(lags), len(lam)), np.nan))[i] = ts
+            arr = out.setdefault(q, np.full((len(lags), len(m.labels) - 1), np.nan))
+            arr[i, :len(ts)] = ts
     return out
 
 
 def chapman_kolmogorov(trajectories, coarse_graining="trajectory", lag=0.1,
-                       multiples=(2, 4, 8), t_burn=0.0) -> dict:
+                       multiples=(2, 4, 8), t_burn=0.0, min_visits=100) -> dict:
     """Chapman–Kolmogorov test: P(kτ) estimated vs P(τ)^k.
+
+    Rows of origin states visited fewer than ``min_visits`` times at lag kτ are left out of
+    the maxima (their direct estimate is noise).
 
     Returns
     -------
@@ -92,6 +97,7 @@ def chapman_kolmogorov(trajectories, coarse_graining="trajectory", lag=0.1,
             n_a = mk.occupancy_exposure[qi] / mk.lag
             se = np.sqrt(np.clip(Pe * (1 - Pe), 0, None) / np.maximum(n_a, 1.0)[:, None])
             err = np.abs(Pp - Pe)
+            err[n_a < min_visits, :] = 0.0
             d = out[q]
             d["predicted"].append(Pp)
             d["estimated"].append(Pe)
