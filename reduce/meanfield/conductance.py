@@ -23,7 +23,7 @@ Options (all documented as choices, not claims of the paper):
 - ``noise="additive"`` (the paper): σ evaluated at V = μ. ``"multiplicative"``: the
   diffusion coefficient ``B(V) = a²K[r_E(V − E_E)² + g²γ r_I(V − E_I)²]`` is kept
   V-dependent and the rate comes from the general first-passage formula
-  (:mod:`.firstpassage`); the CV is then not computed (reported as the additive value).
+  (:mod:`.firstpassage`), and the CV from the first two moments of the passage time.
 
 Limits:
 
@@ -56,7 +56,7 @@ from scipy.optimize import brentq
 from bifurcation.system import ODESystem
 from simulate.validation import ParameterError, check_choice, check_known, check_number
 
-from .firstpassage import first_passage_rate
+from .firstpassage import first_passage_moments
 from .roots import FixedPoints, find_all_roots, scan_grid
 from .siegert import _siegert_cv, _siegert_rate, _siegert_rate_derivs
 
@@ -206,9 +206,9 @@ class ConductanceTheory:
         th, vr, trp = self._neuron()
         if self.noise == "additive":
             rate = _siegert_rate(mu, sig, tau, th, vr, trp)
+            cv = _siegert_cv(mu, sig, tau, th, vr, trp)
         else:
-            rate = self._rate_multiplicative(r_e / 1000.0, r_i / 1000.0, tau, mu, sig, args)
-        cv = _siegert_cv(mu, sig, tau, th, vr, trp)
+            rate, cv = self._rate_multiplicative(r_e / 1000.0, r_i / 1000.0, tau, mu, sig, args)
         b = (th - mu) / sig
         return {"tau": tau, "mu": mu, "sigma": sig, "rate_hz": 1000.0 * rate, "cv": cv,
                 "y_theta": b}
@@ -220,7 +220,10 @@ class ConductanceTheory:
         diff = lambda v: K * (ae * ae * r_e * (v - e_e) ** 2 + ai * ai * gamma * r_i
                               * (v - e_i) ** 2)
         lo = min(mu, vr) - 12.0 * sig
-        return first_passage_rate(drift, diff, lo, vr, th, trp)
+        T1, T2 = first_passage_moments(drift, diff, lo, vr, th)
+        if not (np.isfinite(T1) and np.isfinite(T2)):
+            return 0.0, 1.0
+        return 1.0 / (trp + T1), math.sqrt(max(T2 - T1 * T1, 0.0)) / (trp + T1)
 
     def rate(self, r_e, r_i, K=None, a=None) -> float:
         """Single-neuron rate (Hz) for fixed input rates (Hz)."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["first_passage_rate"]
+__all__ = ["first_passage_rate", "first_passage_moments"]
 
 
 @njit(cache=True)
@@ -49,6 +49,59 @@ def _fpt_time(x, A, B, i_r):
         Jprev = J
         phi_prev += dphi
     return T
+
+
+@njit(cache=True)
+def _fpt_moments(x, A, B, i_r):
+    """First and second moments (T1, T2) of the first-passage time from x[i_r] to x[-1].
+
+    ``T_n(x) = ∫_x^θ dy ∫_lo^y (2n/B(z)) e^{Φ(z)−Φ(y)} T_{n−1}(z) dz`` with T_0 = 1
+    (backward equation (B/2)T_n'' + A T_n' = −n T_{n−1}, reflecting at lo, absorbing at θ).
+    """
+    n = x.size
+    dphi = np.empty(n)
+    dphi[0] = 0.0
+    for k in range(1, n):
+        h = x[k] - x[k - 1]
+        dphi[k] = 0.5 * h * (2.0 * A[k - 1] / B[k - 1] + 2.0 * A[k] / B[k])
+    T1 = np.zeros(n)
+    Tprev = np.ones(n)
+    res = np.zeros(2)
+    for order in (1, 2):
+        J = np.zeros(n)
+        for k in range(1, n):
+            h = x[k] - x[k - 1]
+            e = np.exp(-dphi[k])
+            J[k] = J[k - 1] * e + 0.5 * h * (2.0 * order / B[k - 1] * Tprev[k - 1] * e
+                                             + 2.0 * order / B[k] * Tprev[k])
+        # T(x_k) = ∫_{x_k}^θ J
+        T = np.zeros(n)
+        for k in range(n - 2, -1, -1):
+            T[k] = T[k + 1] + 0.5 * (x[k + 1] - x[k]) * (J[k] + J[k + 1])
+        res[order - 1] = T[i_r]
+        if order == 1:
+            T1 = T
+        Tprev = T1
+    return res[0], res[1]
+
+
+def first_passage_moments(drift, diffusion, lo, v_r, theta, n=4000):
+    """(T1, T2): mean and second moment of the first-passage time, Richardson-extrapolated
+    (h, h/2) like :func:`first_passage_rate`."""
+    if not lo < v_r < theta:
+        raise ValueError(f"first_passage_moments: need lo < v_r < theta, got {lo}, {v_r}, "
+                         f"{theta}")
+    n1 = max(int(n * (v_r - lo) / (theta - lo)), 8)
+    n2 = max(n - n1, 8)
+    out = []
+    for m in (1, 2):
+        x, i_r = _grid(lo, v_r, theta, m * n1, m * n2)
+        A = np.asarray(drift(x), dtype=np.float64) * np.ones_like(x)
+        B = np.asarray(diffusion(x), dtype=np.float64) * np.ones_like(x)
+        out.append(_fpt_moments(x, A, B, i_r))
+    T1 = (4.0 * out[1][0] - out[0][0]) / 3.0
+    T2 = (4.0 * out[1][1] - out[0][1]) / 3.0
+    return T1, T2
 
 
 def _grid(lo, v_r, theta, n1, n2):
