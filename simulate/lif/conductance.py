@@ -303,13 +303,16 @@ class ConductanceLIFNetwork:
             kind = kernels.COND_EXP
             scale = p["tau_l"] / tau_s
             decay_s = math.exp(-dt / tau_s)
+            avg = tau_s * (1.0 - decay_s) / dt   # exact step average of the conductance
             fp = np.array([p["e_l"], p["e_e"], p["e_i"], p["theta"], p["v_r"],
-                           math.exp(-dt / p["tau_l"]), dt / p["tau_l"], 0.0, decay_s, decay_s])
+                           math.exp(-dt / p["tau_l"]), dt / p["tau_l"], 0.0, decay_s, decay_s,
+                           avg, avg])
         else:
             kind = kernels.COND_INSTANT
             scale = 1.0
             fp = np.array([p["e_l"], p["e_e"], p["e_i"], p["theta"], p["v_r"],
-                           math.exp(-dt / p["tau_l"]), dt / p["tau_l"], 0.0, 1.0, 1.0])
+                           math.exp(-dt / p["tau_l"]), dt / p["tau_l"], 0.0, 1.0, 1.0, 1.0,
+                           1.0])
         conn = p["connectivity"]
         if conn == "auto":
             conn = "stored" if self.n_synapses() <= STORED_LIMIT else "procedural"
@@ -336,7 +339,7 @@ class ConductanceLIFNetwork:
                                rule="bernoulli", prob=[[pr, pr], [pr, pr]])
         fp = np.array([p["e_l"], p["e_e"], p["e_i"], p["theta"], p["v_r"],
                        math.exp(-dt / p["tau_l"]), dt / p["tau_l"], p["drive"],
-                       math.exp(-dt / p["tau_e"]), math.exp(-dt / p["tau_i"])])
+                       math.exp(-dt / p["tau_e"]), math.exp(-dt / p["tau_i"]), 1.0, 1.0])
         lam = p["K_x"] * p["nu_x"] / 1000.0 * dt
         conn = p["connectivity"]
         if conn == "auto":

@@ -167,7 +167,7 @@ class CurrentLIFNetwork:
         paths = build_pathways(sizes, kin, [d, d], p["conn_seed"], cv_k=p["cv_k"])
         lam = K * self.nu_x_hz / 1000.0 * dt
         fp = np.array([0.0, 0.0, 0.0, p["theta"], p["v_r"], math.exp(-dt / p["tau"]),
-                       dt / p["tau"], 0.0, 1.0, 1.0])
+                       dt / p["tau"], 0.0, 1.0, 1.0, 1.0, 1.0])
         conn = p["connectivity"]
         if conn == "auto":
             conn = "stored" if self.n_synapses() <= STORED_LIMIT else "procedural"

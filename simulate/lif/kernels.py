@@ -20,10 +20,12 @@ neuron, in this order:
    order-independent for mixed inputs arriving in the same step.
    ``CURRENT`` (models.md §5, Brunel 2000). Exact leak towards E_L, then V += Σ J (signed).
    ``COND_EXP`` (exponential conductances, e.g. the COBA benchmark; Brian2's
-   ``exponential_euler`` order): g_E += arrivals, g_I += arrivals; with g held over the step,
-   V ← V_∞ + (V − V_∞)·exp(−(1 + g_E + g_I)dt/τ_L), V_∞ = (E_L + I + g_E E_E + g_I E_I)/
-   (1 + g_E + g_I) (conductances in units of the leak conductance, I a drive in mV); then
-   g_E ← g_E e^{−dt/τ_E}, g_I ← g_I e^{−dt/τ_I}.
+   ``exponential_euler`` order): g_E += arrivals, g_I += arrivals; with g held over the step
+   at ḡ = c·g (c = 1: Brian2's exponential Euler, used by the COBA mode; c =
+   τ_S(1 − e^{−dt/τ_S})/dt: the exact step average of the decaying conductance, used with
+   ``tau_s`` in the Sanzeni mode), V ← V_∞ + (V − V_∞)·exp(−(1 + ḡ_E + ḡ_I)dt/τ_L),
+   V_∞ = (E_L + I + ḡ_E E_E + ḡ_I E_I)/(1 + ḡ_E + ḡ_I) (conductances in units of the leak
+   conductance, I a drive in mV); then g_E ← g_E e^{−dt/τ_E}, g_I ← g_I e^{−dt/τ_I}.
 
 4. Threshold: V ≥ θ → spike at t_n, V ← V_r, refractory for ``ref_steps`` steps (steps
    n+1 … n+ref_steps−1 are frozen at V_r, inputs to a frozen neuron are lost; conductances of
@@ -45,7 +47,8 @@ CURRENT = 1
 COND_EXP = 2
 
 # indices into the float parameter vector ``fp``
-P_EL, P_EE, P_EI, P_THETA, P_VR, P_DECAY_L, P_DT_TAU, P_DRIVE, P_DECAY_E, P_DECAY_I = range(10)
+(P_EL, P_EE, P_EI, P_THETA, P_VR, P_DECAY_L, P_DT_TAU, P_DRIVE, P_DECAY_E, P_DECAY_I, P_AVG_E,
+ P_AVG_I) = range(12)
 
 
 @njit(cache=True)
@@ -89,6 +92,8 @@ def run_steps(kind, n0, n_steps, fp, ref_steps,
     drive = fp[P_DRIVE]
     decay_e = fp[P_DECAY_E]
     decay_i = fp[P_DECAY_I]
+    avg_e = fp[P_AVG_E]
+    avg_i = fp[P_AVG_I]
     nb = hist.shape[2]
     cap = spk_t.shape[0]
     for s in range(n_steps):
@@ -126,8 +131,10 @@ def run_steps(kind, n0, n_steps, fp, ref_steps,
                 ge = g_e[i] + xe + w_ext[q] * ne
                 gi = g_i[i] + xi
                 if not frozen:
-                    gt = 1.0 + ge + gi
-                    vinf = (e_l + drive + ge * e_e + gi * e_i) / gt
+                    gea = ge * avg_e
+                    gia = gi * avg_i
+                    gt = 1.0 + gea + gia
+                    vinf = (e_l + drive + gea * e_e + gia * e_i) / gt
                     vv = vinf + (vv - vinf) * np.exp(-gt * dt_tau)
                 g_e[i] = ge * decay_e
                 g_i[i] = gi * decay_i

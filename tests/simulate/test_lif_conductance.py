@@ -264,3 +264,53 @@ def test_bad_mode_and_run_arguments():
 def test_registered_for_the_command_line():
     assert simulate.NETWORKS["cond-lif"] == "ConductanceLIFNetwork"
     assert simulate.ConductanceLIFNetwork is ConductanceLIFNetwork
+
+
+def test_exponential_synapse_pulse_integrates_to_the_exact_jump():
+    """One input of strength a = 0.5 through an exponential synapse (tau_s = 0.05 ms): the
+    conductance integrates to exactly a (step-averaged conductance), so 1 ms later V equals the
+    instantaneous model's trace up to the leak acting during the pulse, bounded by
+    |jump| * 2 tau_s / tau_L (= 0.15 mV for a 29 mV jump)."""
+    kw = dict(K=1, gamma=1.0, a=0.5, nu_x=20.0, recurrent=False, n_e=1, n_i=1, dt=0.01,
+              v_init=(-70.0, -70.0), theta=-1.0, v_r=-65.0)
+    traces = []
+    for tau_s in (0.0, 0.05):
+        traj = ConductanceLIFNetwork(tau_s=tau_s, **kw).run(
+            60.0, seed=3, progress=False, record_v=[0], record_dt=0.01)
+        traces.append(traj["samples/v_trace"][:, 0])
+    v0, v1 = traces
+    k = int(np.argmax(np.diff(v0) > 0.01))            # first input (same seed, same time)
+    jump = v0[k + 1] - v0[k]
+    assert jump > 20.0
+    assert abs(v1[k + 100] - v0[k + 100]) <= abs(jump) * 2 * 0.05 / 20.0
+
+
+@pytest.mark.slow
+def test_short_exponential_synapses_tend_to_instantaneous_jumps():
+    """tau_s = 0.01 ms (dt = 0.002 ms) vs instantaneous jumps, single neurons.
+
+    Systematic budget: synaptic filtering shifts the effective threshold by
+    (alpha/2) sigma sqrt(tau_s/tau), alpha = sqrt(2)|zeta(1/2)| = 2.065 (Brunel & Sergi 1998;
+    derived for current-based white noise, used here as the size of the effect), converted to
+    a rate change with the Siegert formula at the mean-field mu, sigma, tau of this input.
+    Statistical: 4 combined SE over 200 neurons. (At tau_s = 0.05 ms the measured rate is 5 %
+    lower than with instantaneous jumps; see docs/lif_hybrid.md.)
+    """
+    a, g, lam_e, lam_i, tau_s = 0.01, 20.0, 3.0, 0.25, 0.01
+    mu, sig, tau = conductance_mf(lam_e, lam_i, a, g)
+    nu = 1000 * siegert_rate(mu, sig, tau, -55.0, -65.0, 2.0)
+    d = 2.065 / 2 * sig * math.sqrt(tau_s / tau)
+    budget = abs(1000 * siegert_rate(mu, sig, tau, -55.0 + d, -65.0 + d, 2.0) - nu)
+    kw = dict(K=100, a=a, g=g, nu_x=30.0, nu_x_inh=10.0, recurrent=False, n_e=200, n_i=1)
+    rates = []
+    for ts, dt, seed in ((0.0, 0.01, 21), (tau_s, 0.002, 22)):
+        traj = ConductanceLIFNetwork(tau_s=ts, dt=dt, **kw).run(3000.0, seed=seed,
+                                                                progress=False,
+                                                                record_dt=10.0)
+        sel = traj["spikes/i"] < 200
+        r = rate_distribution((traj["spikes/t"][sel], traj["spikes/i"][sel], {"E": 200}),
+                              200.0, 3000.0)["E"]
+        rates.append(_mean_se(r))
+    (m1, s1), (m2, s2) = rates
+    assert 0.1 < budget < 0.1 * nu
+    assert abs(m1 - m2) <= 4 * math.hypot(s1, s2) + budget, (rates, budget)
