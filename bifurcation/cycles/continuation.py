@@ -563,6 +563,8 @@ def continue_cycles(start, param, bounds, **settings):
         ``data["trivial_multiplier_error"]`` = ``|μ_trivial − 1|`` per point (quality of the
         multipliers); ``orbit(i)`` returns ``(t, x)`` on the collocation nodes, t ∈ [0, T];
         ``solutions[i]`` the collocation solution (mesh, node values, period, parameters).
+        ``endpoints``: both ends; a branch started at an HB or PD point goes one way only and
+        its first endpoint has reason ``"start"`` (the bifurcation point itself).
 
     Examples
     --------
