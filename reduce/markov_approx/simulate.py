@@ -72,9 +72,11 @@ class MAResult:
         (1 ms, as for MFE detection), see :func:`attractor_summary`."""
         rate = self.flux[:, 0] * 1000.0 / self.ma.spec.sizes[0]
         w = max(1, int(round(smooth_ms / self.dt_out)))
-        if w > 1:
-            rate = np.convolve(rate, np.ones(w) / w, mode="same")
-        return attractor_summary(self.t, rate, t_burn=self.t_burn)
+        t = self.t
+        if 1 < w < len(rate):
+            rate = np.convolve(rate, np.ones(w) / w, mode="valid")   # trailing box average
+            t = t[w - 1:]
+        return attractor_summary(t, rate, t_burn=self.t_burn)
 
     def summary(self) -> dict:
         return {"form": self.form, "rates_hz": self.rates_hz, "t_burn": self.t_burn,
@@ -84,7 +86,8 @@ class MAResult:
 def attractor_summary(t, rate, t_burn=200.0, rel_tol=5e-3) -> dict:
     """Classify a rate trace after ``t_burn``: equilibrium, cycle (with period) or irregular.
 
-    Equilibrium: peak-to-peak variation below ``1e-6 + 1e-4 · mean``. Otherwise the peaks of
+    Equilibrium: peak-to-peak variation below ``1e-6 + 1e-4 · mean`` (or, with fewer than 4
+    peaks, below ``1e-3 · mean`` over the last fifth: still converging). Otherwise the peaks of
     the trace (prominence ≥ 5 % of its range) are found (time and height refined by a parabola
     through the three samples); the smallest m ∈ {1, ..., 6} for which peak heights repeat
     after m peaks (relative difference ≤ ``rel_tol`` and intervals
@@ -104,6 +107,11 @@ def attractor_summary(t, rate, t_burn=200.0, rel_tol=5e-3) -> dict:
         return {"kind": "equilibrium", "period_ms": None}
     pk, _ = find_peaks(r, prominence=0.05 * span)
     if len(pk) < 4:
+        # no recurring peaks: a slow approach to an equilibrium if the last fifth of the
+        # window varies by less than 1e-3 of its mean
+        tail = r[int(0.8 * len(r)):]
+        if np.ptp(tail) <= 1e-6 + 1e-3 * abs(float(tail.mean())):
+            return {"kind": "equilibrium", "period_ms": None, "converging": True}
         return {"kind": "irregular", "period_ms": None, "n_peaks": int(len(pk))}
     # sub-sample peak position by a parabola through the 3 samples
     tp = t[pk].copy()
