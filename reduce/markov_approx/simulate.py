@@ -86,8 +86,8 @@ class MAResult:
 def attractor_summary(t, rate, t_burn=200.0, rel_tol=5e-3) -> dict:
     """Classify a rate trace after ``t_burn``: equilibrium, cycle (with period) or irregular.
 
-    Equilibrium: peak-to-peak variation below ``1e-6 + 1e-4 · mean`` (or, with fewer than 4
-    peaks, below ``1e-3 · mean`` over the last fifth: still converging). Otherwise the peaks of
+    Equilibrium: peak-to-peak variation below ``1e-6 + 1e-4 · mean`` (or below ``1e-3 · mean``
+    over the last fifth of the window: a damped approach). Otherwise the peaks of
     the trace (prominence ≥ 5 % of its range) are found (time and height refined by a parabola
     through the three samples); the smallest m ∈ {1, ..., 6} for which peak heights repeat
     after m peaks (relative difference ≤ ``rel_tol`` and intervals
@@ -105,13 +105,13 @@ def attractor_summary(t, rate, t_burn=200.0, rel_tol=5e-3) -> dict:
     span = float(r.max() - r.min())
     if span <= 1e-6 + 1e-4 * abs(float(r.mean())):
         return {"kind": "equilibrium", "period_ms": None}
+    # a (damped) approach to an equilibrium: the last fifth of the window varies by less
+    # than 1e-3 of its mean
+    tail = r[int(0.8 * len(r)):]
+    if np.ptp(tail) <= 1e-6 + 1e-3 * abs(float(tail.mean())):
+        return {"kind": "equilibrium", "period_ms": None, "converging": True}
     pk, _ = find_peaks(r, prominence=0.05 * span)
     if len(pk) < 4:
-        # no recurring peaks: a slow approach to an equilibrium if the last fifth of the
-        # window varies by less than 1e-3 of its mean
-        tail = r[int(0.8 * len(r)):]
-        if np.ptp(tail) <= 1e-6 + 1e-3 * abs(float(tail.mean())):
-            return {"kind": "equilibrium", "period_ms": None, "converging": True}
         return {"kind": "irregular", "period_ms": None, "n_peaks": int(len(pk))}
     # sub-sample peak position by a parabola through the 3 samples
     tp = t[pk].copy()
