@@ -16,9 +16,10 @@ One step of length Δt, in this order (q = pop[i], g(V) = (V + M_r)/(M + M_r)):
    V > M the neuron spikes (time recorded as the end of the step), V ← 0, refractory;
 3. pending kicks of every neuron (refractory ones too: kicks released while refractory are
    lost): H_ri ← max(0, H_ri + B_ri − R_ri) with R_ri ~ Poisson(H_ri·Δt/τ_qr) (H from the
-   start of the step) and B_ri ~ Binomial(n_r, p_qr), n_r the spikes of population r in this
-   step ("redraw" connectivity), or B_ri = number of this step's spikers of r that are
-   presynaptic to i in the quenched graph ``conn`` ("fixed" connectivity).
+   start of the step; drawn from per-H alias rows, see :mod:`rng`) and
+   B_ri ~ Binomial(n_r, p_qr), n_r the spikes of population r in this step ("redraw"
+   connectivity), or B_ri = number of this step's spikers of r that are presynaptic to i in
+   the quenched graph ``conn`` ("fixed" connectivity).
 
 Recording (shared with the tau-leap kernel through :func:`sample_state`): spike counts per
 population per rate bin (``rate_steps`` steps), spike times and ids, and every ``rec_steps``
@@ -39,7 +40,8 @@ from .rng import (
     binom_pmf,
     next_u64,
     poisson,
-    poisson_tab,
+    poisson_alias_draw,
+    poisson_alias_rows,
     uniform,
     zig_slow,
     zig_tables,
@@ -47,8 +49,8 @@ from .rng import (
 
 _ZKN, _ZWN, _ZFN = zig_tables()
 
-_HT = 512  # pending-kick counts below this use a table of exp(-H dt/tau)
-_KT = 1024  # table of 1/k for the Poisson inversion
+_HT = 256  # pending-kick counts below this draw releases from per-count alias rows
+_KP = 24   # Poisson alias rows: outcomes 0..23 and a tail outcome
 
 __all__ = ["run_fixed", "sample_state", "bin_index"]
 
@@ -134,11 +136,6 @@ def run_fixed(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m, 
             drift[q, r] = S[q, r] * dt / tau[q, r]
     inv_span = 1.0 / (M + M_r)
     leak = dt / tau_m if tau_m > 0.0 else 0.0
-    emu = np.empty((P, P, _HT))
-    for q in range(P):
-        for r in range(P):
-            for h in range(_HT):
-                emu[q, r, h] = math.exp(-h * qrel[q, r])
     nmax = 0
     for r in range(P):
         nmax = max(nmax, sizes[r])
@@ -147,10 +144,17 @@ def run_fixed(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m, 
     a_alias = np.empty((P, P, nmax + 1), np.int64)
     w_small = np.empty(nmax + 1, np.int64)
     w_large = np.empty(nmax + 1, np.int64)
-    invk = np.empty(_KT)
-    invk[0] = 0.0
-    for kk in range(1, _KT):
-        invk[kk] = 1.0 / kk
+    pa_prob = np.empty((P, P, _HT, _KP + 1))
+    pa_alias = np.empty((P, P, _HT, _KP + 1), np.int64)
+    pa_c = np.empty((P, P, _HT))
+    pa_p = np.empty((P, P, _HT))
+    w_pmf = np.empty(_KP + 1)
+    w_s = np.empty(_KP + 1, np.int64)
+    w_l = np.empty(_KP + 1, np.int64)
+    for q in range(P):
+        for r in range(P):
+            poisson_alias_rows(qrel[q, r], _HT, _KP, pa_prob[q, r], pa_alias[q, r], pa_c[q, r],
+                               pa_p[q, r], w_pmf, w_s, w_l)
     zkn = _ZKN
     zwn = _ZWN
     zfn = _ZFN
@@ -223,7 +227,8 @@ def run_fixed(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m, 
                 rel = 0
                 if h > 0:
                     if h < _HT:
-                        rel = poisson_tab(s, h * qrel[q, r], emu[q, r, h], invk)
+                        rel = poisson_alias_draw(s, pa_prob[q, r, h], pa_alias[q, r, h], _KP,
+                                                 h * qrel[q, r], pa_c[q, r, h], pa_p[q, r, h])
                     else:
                         rel = poisson(s, h * qrel[q, r])
                 add = 0

@@ -34,14 +34,17 @@ from .kernels_fixed import sample_state
 from .rng import (
     alias_build,
     alias_draw,
+    binom_alias_draw,
+    binom_alias_rows,
     binom_pmf,
     binomial,
-    binomial_pow,
-    poisson_small,
+    poisson_alias_draw,
+    poisson_alias_rows,
     uniform,
 )
 
-_HT = 512  # pending-kick counts below this use a table of (1 - r)^H
+_HT = 256  # pending-kick counts below this draw releases from per-count alias rows
+_KB = 16   # alias rows: outcomes 0..15 and a tail outcome
 
 __all__ = ["run_tauleap"]
 
@@ -56,7 +59,6 @@ def run_tauleap(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m
     P = sizes.shape[0]
     p_exit = 1.0 - math.exp(-dt / tau_r)
     mu_ext = lam * dt
-    e_ext = np.exp(-mu_ext)
     rrel = np.empty((P, P))
     ifac = np.empty((P, P))
     for q in range(P):
@@ -64,11 +66,25 @@ def run_tauleap(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m
             rrel[q, r] = 1.0 - math.exp(-dt / tau[q, r])
             ifac[q, r] = 1.0 - S[q, r] / (M + M_r)
     decay = math.exp(-dt / tau_m) if tau_m > 0.0 else 1.0
-    qpow = np.empty((P, P, _HT))
+    ba_prob = np.empty((P, P, _HT, _KB + 1))
+    ba_alias = np.empty((P, P, _HT, _KB + 1), np.int64)
+    ba_c = np.empty((P, P, _HT))
+    ba_p = np.empty((P, P, _HT))
+    w_pmf = np.empty(_KB + 1)
+    w_s = np.empty(_KB + 1, np.int64)
+    w_l = np.empty(_KB + 1, np.int64)
     for q in range(P):
         for r in range(P):
-            for h in range(_HT):
-                qpow[q, r, h] = (1.0 - rrel[q, r]) ** h
+            binom_alias_rows(rrel[q, r], _HT, _KB, ba_prob[q, r], ba_alias[q, r], ba_c[q, r],
+                             ba_p[q, r], w_pmf, w_s, w_l)
+    # external kicks: row 1 of Poisson alias rows with unit mean lam*dt
+    ea_prob = np.empty((P, 2, _KB + 1))
+    ea_alias = np.empty((P, 2, _KB + 1), np.int64)
+    ea_c = np.empty((P, 2))
+    ea_p = np.empty((P, 2))
+    for q in range(P):
+        poisson_alias_rows(mu_ext[q], 2, _KB, ea_prob[q], ea_alias[q], ea_c[q], ea_p[q],
+                           w_pmf, w_s, w_l)
     nmax = 0
     for r in range(P):
         nmax = max(nmax, sizes[r])
@@ -99,7 +115,8 @@ def run_tauleap(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m
                 h = H[r, i]
                 if h > 0:
                     if h < _HT:
-                        rr = binomial_pow(s, h, rrel[q, r], qpow[q, r, h])
+                        rr = binom_alias_draw(s, ba_prob[q, r, h], ba_alias[q, r, h], _KB, h,
+                                              rrel[q, r], ba_c[q, r, h], ba_p[q, r, h])
                     else:
                         rr = binomial(s, h, rrel[q, r])
                     H[r, i] = h - rr
@@ -114,7 +131,8 @@ def run_tauleap(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m
             for r in range(P):
                 if rel[r] > 0 and not exc[r]:
                     v = -M_r + (v + M_r) * ifac[q, r] ** rel[r]
-            v += poisson_small(s, mu_ext[q], e_ext[q])
+            v += poisson_alias_draw(s, ea_prob[q, 1], ea_alias[q, 1], _KB, mu_ext[q],
+                                    ea_c[q, 1], ea_p[q, 1])
             for r in range(P):
                 if rel[r] > 0 and exc[r]:
                     v += S[q, r] * rel[r]

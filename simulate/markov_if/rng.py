@@ -15,6 +15,12 @@ sampler below is exact (up to floating-point rounding), no approximate shortcut:
   Binomial(n, p) with the same (n, p) in one step (kicks from this step's n spikes), the pmf
   is built once (from the mode outward, starting in log space) and turned into a
   Walker/Vose alias table; each draw then costs one uniform.
+- :func:`poisson_alias_rows` / :func:`binom_alias_rows` + ``*_alias_draw``: the release
+  counts Poisson(H·Δt/τ) (fixed-step) and Binomial(H, 1 − e^{−Δt/τ}) (tau-leap) and the
+  external Poisson(λΔt) (tau-leap) depend only on the integer H for a given pathway, so one
+  alias row per H < 256 is built per kernel call over the outcomes 0 … K−1 plus a tail
+  outcome "≥ K" of mass 1 − P(X ≤ K−1); a tail draw continues the sequential inversion on
+  U′ uniform in [P(X ≤ K−1), 1), so the law is exact.
 - :func:`binomial_pow`: sequential inversion with the starting term (1−p)^n supplied from a
   table (tau-leap releases, p = 1 − exp(−Δt/τ) fixed per pathway).
 - :func:`binomial`: sequential inversion with P(0) = (1−p)^n,
@@ -33,7 +39,8 @@ from numba import njit
 
 __all__ = ["seed_state", "next_u64", "uniform", "poisson", "poisson_small", "poisson_tab",
            "binomial", "binomial_pow", "binom_pmf", "alias_build", "alias_draw", "zig_tables",
-           "zig_slow"]
+           "zig_slow", "poisson_alias_rows", "poisson_alias_draw", "binom_alias_rows",
+           "binom_alias_draw"]
 
 _U53 = 1.0 / 9007199254740992.0  # 2**-53
 _E30 = math.exp(-30.0)
@@ -314,3 +321,94 @@ def binom_pmf(n, p, pmf):
         tot += pmf[k]
     for k in range(n + 1):
         pmf[k] /= tot
+
+
+# ----------------------------------------------------------------------------- Poisson alias rows
+@njit(cache=True)
+def poisson_alias_rows(mu_unit, n_rows, K, prob, alias, tail_c, tail_p, pmf, small, large):
+    """Alias tables for Poisson(h·mu_unit), h = 0 … n_rows−1, over {0, …, K−1, "≥ K"}.
+
+    Row h of ``prob``/``alias`` (shape (n_rows, K+1)) samples the outcomes 0 … K−1 with their
+    Poisson probabilities and outcome K with the tail mass P(X ≥ K); ``tail_c[h]`` = P(X ≤ K−1)
+    and ``tail_p[h]`` = P(X = K−1) let :func:`poisson_alias_draw` finish a tail draw exactly.
+    ``pmf`` (K+1,) and ``small``/``large`` (K+1,) int64 are work arrays.
+    """
+    for h in range(n_rows):
+        mu = h * mu_unit
+        pk = math.exp(-mu)
+        c = 0.0
+        for k in range(K):
+            if k > 0:
+                pk *= mu / k
+            pmf[k] = pk
+            c += pk
+        tail_c[h] = c
+        tail_p[h] = pmf[K - 1]
+        pmf[K] = max(0.0, 1.0 - c)
+        tot = c + pmf[K]
+        for k in range(K + 1):
+            pmf[k] /= tot
+        alias_build(pmf, K, prob[h], alias[h], small, large)
+
+
+@njit(cache=True, inline="always")
+def poisson_alias_draw(s, prob_row, alias_row, K, mu, c, pK1):
+    """One Poisson(mu) draw from an alias row of :func:`poisson_alias_rows`; the tail outcome
+    continues the sequential inversion from K on U' ∈ [c, 1) (exact)."""
+    k = alias_draw(s, prob_row, alias_row, K)
+    if k < K:
+        return k
+    u = c + uniform(s) * (1.0 - c)
+    k = K - 1
+    pk = pK1
+    cc = c
+    while cc <= u:
+        k += 1
+        pk *= mu / k
+        cc += pk
+        if k > 4000 or pk == 0.0:
+            break
+    return k
+
+
+# ----------------------------------------------------------------------------- binomial alias rows
+@njit(cache=True)
+def binom_alias_rows(pp, n_rows, K, prob, alias, tail_c, tail_p, pmf, small, large):
+    """Alias tables for Binomial(n, pp), n = 0 … n_rows−1, over {0, …, K−1, "≥ K"}.
+
+    As :func:`poisson_alias_rows` (probabilities of k ≥ n+1 are zero); pp < 1.
+    """
+    ratio = pp / (1.0 - pp)
+    for n in range(n_rows):
+        pk = (1.0 - pp) ** n
+        c = 0.0
+        for k in range(K):
+            if k > 0:
+                pk = pk * (n - k + 1) / k * ratio if k <= n else 0.0
+            pmf[k] = pk
+            c += pk
+        tail_c[n] = c
+        tail_p[n] = pmf[K - 1]
+        pmf[K] = max(0.0, 1.0 - c)
+        tot = c + pmf[K]
+        for k in range(K + 1):
+            pmf[k] /= tot
+        alias_build(pmf, K, prob[n], alias[n], small, large)
+
+
+@njit(cache=True, inline="always")
+def binom_alias_draw(s, prob_row, alias_row, K, n, pp, c, pK1):
+    """One Binomial(n, pp) draw from an alias row of :func:`binom_alias_rows` (exact tail)."""
+    k = alias_draw(s, prob_row, alias_row, K)
+    if k < K:
+        return k
+    u = c + uniform(s) * (1.0 - c)
+    ratio = pp / (1.0 - pp)
+    k = K - 1
+    pk = pK1
+    cc = c
+    while cc <= u and k < n:
+        pk *= (n - k) / (k + 1.0) * ratio
+        k += 1
+        cc += pk
+    return k

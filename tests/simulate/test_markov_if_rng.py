@@ -17,11 +17,15 @@ from simulate.markov_if.kernels_fixed import _ZFN, _ZKN, _ZWN
 from simulate.markov_if.rng import (
     alias_build,
     alias_draw,
+    binom_alias_draw,
+    binom_alias_rows,
     binom_pmf,
     binomial,
     binomial_pow,
     next_u64,
     poisson,
+    poisson_alias_draw,
+    poisson_alias_rows,
     poisson_tab,
     seed_state,
     uniform,
@@ -139,3 +143,45 @@ def test_degenerate_cases():
     assert np.all(_binomials(seed_state(5), 100, 5, 1.0, 0) == 5)
     assert np.all(_binomials(seed_state(5), 100, 5, 1.0, 1) == 5)
     assert np.all(_poissons(seed_state(5), 100, 0.0, False) == 0)
+
+
+@njit
+def _alias_rows_draws(s, m, unit, h, K, kind):
+    n_rows = h + 1
+    prob = np.empty((n_rows, K + 1))
+    al = np.empty((n_rows, K + 1), np.int64)
+    c = np.empty(n_rows)
+    pk = np.empty(n_rows)
+    w = np.empty(K + 1)
+    w1 = np.empty(K + 1, np.int64)
+    w2 = np.empty(K + 1, np.int64)
+    if kind == 0:
+        poisson_alias_rows(unit, n_rows, K, prob, al, c, pk, w, w1, w2)
+    else:
+        binom_alias_rows(unit, n_rows, K, prob, al, c, pk, w, w1, w2)
+    out = np.empty(m, np.int64)
+    for i in range(m):
+        if kind == 0:
+            out[i] = poisson_alias_draw(s, prob[h], al[h], K, h * unit, c[h], pk[h])
+        else:
+            out[i] = binom_alias_draw(s, prob[h], al[h], K, h, unit, c[h], pk[h])
+    return out
+
+
+@pytest.mark.parametrize("unit, h, K", [(0.0714, 10, 24), (0.0714, 255, 24), (0.5, 30, 8),
+                                        (0.022, 3, 24)])
+def test_poisson_alias_rows_with_exact_tail(unit, h, K):
+    # (0.5, 30, 8): mean 15 with only 8 tabulated outcomes: most draws take the tail path
+    mu = unit * h
+    x = _alias_rows_draws(seed_state(7), M, unit, h, K, 0)
+    hi = int(mu + 12 * math.sqrt(mu) + 12)
+    assert _chi2_discrete(x, lambda k: stats.poisson.pmf(k, mu), np.arange(0, hi)) > 1e-4
+    assert abs(x.mean() - mu) < 5 * math.sqrt(mu / M)
+
+
+@pytest.mark.parametrize("r, n, K", [(0.0689, 12, 16), (0.0689, 200, 16), (0.3, 60, 6),
+                                     (0.18, 1, 16)])
+def test_binomial_alias_rows_with_exact_tail(r, n, K):
+    x = _alias_rows_draws(seed_state(8), M, r, n, K, 1)
+    assert _chi2_discrete(x, lambda k: stats.binom.pmf(k, n, r), np.arange(0, n + 1)) > 1e-4
+    assert abs(x.mean() - n * r) < 5 * math.sqrt(n * r * (1 - r) / M)
