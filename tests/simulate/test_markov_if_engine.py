@@ -132,7 +132,7 @@ def test_integer_voltages_stay_integer():
     st = _initial_state(spec, "integer", 3)
     ks = ExactState(spec, st["V"], st["pop"], st["conn"], 3, True)
     edges = default_hist_edges()
-    P, N = spec.n_pop, spec.n_neurons
+    P = spec.n_pop
     counts = np.zeros((400, P), np.int64)
     buf = lambda *shape, dt=float: np.zeros(shape, dt)
     status = 1
