@@ -16,10 +16,11 @@ stability at a Hopf point in ``B``.
    point, LP/HB/BP test functions, the Hopf point located to Newton tolerance. Timed.
 2. Brute force: the same loss of stability found by integrating the ODE (scipy LSODA with the
    analytic Jacobian) from the equilibrium plus a perturbation, and classifying growth vs.
-   decay of the perturbation: (a) a grid sweep in ``B`` with spacing ``delta * B_H`` and
-   (b) bisection to ``delta``, for ``delta = 1e-2`` and ``1e-3``. Each integration must run
-   for ``T = 3 / |Re lambda|`` at distance ``delta B_H`` from the Hopf point to see the growth
-   or decay (``Re lambda ~ s (B - B_H)``, ``s`` the crossing speed), so a grid costs
+   decay of the oscillation (peak-to-peak of x_0 late vs. early in the run): (a) a grid
+   sweep in ``B`` with spacing ``delta * B_H`` and (b) bisection to ``delta``, for
+   ``delta = 1e-2`` and ``1e-3``. Each integration must run for
+   ``T = 3 / |Re lambda|`` at distance ``delta B_H`` from the Hopf point to see the growth or
+   decay (``Re lambda ~ s (B - B_H)``, ``s`` the crossing speed), so a grid costs
    ``~ 1/delta`` integrations of length ``~ 1/delta``. Measured: the 1e-2 grid, both
    bisections; the 1e-3 grid is extrapolated from the measured cost per unit of simulated time
    (marked as such).
@@ -41,6 +42,7 @@ from scipy.integrate import solve_ivp
 from bifurcation import ODESystem, continue_equilibria
 
 NSITE = 74
+CONT_SETTINGS = {"ds": 0.01, "ds_max": 0.02}
 
 
 @njit(cache=True)
@@ -98,19 +100,23 @@ def equilibrium_guess(sys):
     return x
 
 
-def grows(sys, B, x_eq, T, seed=0):
-    """Integrate from the equilibrium (continued to B) + 1e-4 perturbation for time T; True if
-    the perturbation grew. Returns (grew, wall seconds, simulated time)."""
+def grows(sys, B, x_guess, T, seed=0):
+    """Integrate from the equilibrium at B plus a 1e-4 perturbation for time T; True if the
+    oscillation grew: peak-to-peak of x_0 over [0.8T, T] larger than over [0.1T, 0.3T].
+    Returns (grew, wall seconds, cpu seconds, simulated time)."""
+    from bifurcation.newton import newton_solve
+
     p = sys.param_vector(B=B)
+    t0, c0 = time.perf_counter(), time.process_time()
+    x_eq = newton_solve(lambda x: _rhs(x, p), lambda x: _jac(x, p), x_guess, 1e-10, 20).u
     rng = np.random.default_rng(seed)
     x0 = x_eq + 1e-4 * rng.standard_normal(len(x_eq))
-    t0 = time.perf_counter()
     sol = solve_ivp(lambda t, x: _rhs(x, p), (0, T), x0, method="LSODA",
-                    jac=lambda t, x: _jac(x, p), rtol=1e-8, atol=1e-10, dense_output=False,
-                    t_eval=np.linspace(0.8 * T, T, 200))
-    dt = time.perf_counter() - t0
-    d_end = np.max(np.abs(sol.y - x_eq[:, None]))
-    return bool(d_end > 1e-4 * np.sqrt(len(x_eq))), dt, T
+                    jac=lambda t, x: _jac(x, p), rtol=1e-8, atol=1e-10,
+                    t_eval=np.linspace(0.0, T, 2001))
+    early = np.ptp(sol.y[0, 200:600])
+    late = np.ptp(sol.y[0, 1600:])
+    return bool(late > early), time.perf_counter() - t0, time.process_time() - c0, T
 
 
 def run(quick=False):
@@ -121,12 +127,13 @@ def run(quick=False):
     _rhs(x, sys.p0)
     _jac(x, sys.p0)
     compile_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    br = continue_equilibria(sys, x, "B", (1.0, 4.0), ds=0.02, ds_max=0.045, max_points=400)
-    t_cont = time.perf_counter() - t0
+    t0, c0 = time.perf_counter(), time.process_time()
+    br = continue_equilibria(sys, x, "B", (1.0, 4.0), **CONT_SETTINGS)
+    t_cont, c_cont = time.perf_counter() - t0, time.process_time() - c0
     hb = br.points("HB")
     out = {"system": sys.name, "n_states": sys.n_states, "compile_s": compile_s,
-           "continuation": {"seconds": t_cont, "points": len(br), "status": br.status,
+           "continuation": {"seconds": t_cont, "cpu_seconds": c_cont, "points": len(br),
+                            "status": br.status, "settings": CONT_SETTINGS,
                             "special_points": [(s.kind, s.params["B"]) for s in
                                                br.special_points],
                             "counts": br.counts}}
@@ -149,34 +156,36 @@ def run(quick=False):
     for delta in (1e-2, 1e-3):
         T = 3.0 / abs(s * delta * BH)
         # (b) bisection on [lo, hi] to a bracket of width delta * BH
-        a, b, n_int, wall, simt = lo, hi, 0, 0.0, 0.0
+        a, b, n_int, wall, cpu, simt = lo, hi, 0, 0.0, 0.0, 0.0
         while b - a > delta * BH:
             m = 0.5 * (a + b)
-            g, dt, tt = grows(sys, m, eq_at(m), T)
-            n_int, wall, simt = n_int + 1, wall + dt, simt + tt
+            g, dt, dc, tt = grows(sys, m, eq_at(m), T)
+            n_int, wall, cpu, simt = n_int + 1, wall + dt, cpu + dc, simt + tt
             if g:
                 b = m
             else:
                 a = m
-        bis = {"integrations": n_int, "T_each": T, "seconds": wall,
+        bis = {"integrations": n_int, "T_each": T, "seconds": wall, "cpu_seconds": cpu,
                "located_B": 0.5 * (a + b), "error_rel": abs(0.5 * (a + b) - BH) / BH}
         # (a) grid sweep with spacing delta * BH over [lo, hi]
         n_grid = int(np.ceil((hi - lo) / (delta * BH))) + 1
-        per_time = wall / simt
+        per_time, cpu_per_time = wall / simt, cpu / simt
         if delta >= 1e-2 and not quick:
             grid = np.linspace(lo, hi, n_grid)
-            gw, gs = 0.0, 0.0
+            gw, gc = 0.0, 0.0
             flags = []
             for B in grid:
-                g, dt, tt = grows(sys, B, eq_at(B), T)
+                g, dt, dc, tt = grows(sys, B, eq_at(B), T)
                 flags.append(g)
-                gw, gs = gw + dt, gs + tt
+                gw, gc = gw + dt, gc + dc
             first = grid[int(np.argmax(flags))] if any(flags) else np.nan
-            sweep = {"integrations": n_grid, "T_each": T, "seconds": gw, "measured": True,
+            sweep = {"integrations": n_grid, "T_each": T, "seconds": gw, "cpu_seconds": gc,
+                     "measured": True,
                      "located_B": float(first), "error_rel": abs(first - BH) / BH}
         else:
             sweep = {"integrations": n_grid, "T_each": T, "measured": False,
                      "seconds": n_grid * T * per_time,
+                     "cpu_seconds": n_grid * T * cpu_per_time,
                      "note": "extrapolated: integrations x T x measured wall-seconds per "
                              "simulated time unit of the bisection runs"}
         brute[f"{delta:g}"] = {"bisection": bis, "grid": sweep}

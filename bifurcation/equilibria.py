@@ -43,17 +43,19 @@ import scipy.sparse as sp
 
 from simulate.validation import ParameterError, check_number
 
-from .arclength import CurvePoint, locate_zero, trace
+from .arclength import CurvePoint, corrector_at, locate_zero, trace
 from .branch import Branch, Endpoint, SpecialPoint
-from .newton import NonFinite, OutOfBounds, newton_solve, null_tangent
+from .newton import NonFinite, OutOfBounds, newton_solve, null_tangent, tangent
 from .normal_forms import first_lyapunov, fold_coefficient
 from .settings import ContinuationSettings, blas_limit
 from .testfunctions import (
+    complex_mask,
     eigen_nearest,
     eigen_summary,
     nearest_eigenvalue,
     pair_product,
     track_crossing,
+    track_crossings,
 )
 
 __all__ = ["continue_equilibria", "switch_branch", "EquilibriumProblem"]
@@ -250,30 +252,67 @@ def _detect(problem, points, st, counts):
             out = locate_zero(problem, a, b, psi_bp, st, counts)
             if out is not None:
                 found.append(("BP", k, out[0], out[1], {"test_bp": 0.0}))
-        if st.detect_hb and ia["n_unstable_complex"] != ib["n_unstable_complex"]:
-            cross = track_crossing(ia["eigenvalues"], ib["eigenvalues"], st.im_tol)
-            if cross is None:
-                continue
-            la, lb = cross
-            s_b = float(a.t @ (b.u - a.u))
-
-            def psi_hb(u, t, la=la, lb=lb, s_b=s_b, a=a):
-                s = float(a.t @ (u - a.u))
-                ref = la + (lb - la) * (s / s_b)
-                J = problem.fx(u)
-                if problem.n <= 20:
-                    return nearest_eigenvalue(np.linalg.eigvals(J), ref).real
-                return eigen_nearest(J, ref).real
-
-            out = locate_zero(problem, a, b, psi_hb, st, counts)
-            if out is not None:
-                found.append(("HB", k, out[0], out[1],
-                              {"re_lambda": float(psi_hb(out[0], out[1]))}))
+        if st.detect_hb:
+            found += _hopf_in_interval(problem, a, b, st, counts, k, depth=0)
     # at a pitchfork the other branch turns exactly at the branch point: report BP only
     bps = [f[2] for f in found if f[0] == "BP"]
     found = [f for f in found if not (f[0] == "LP" and any(
         np.max(np.abs(f[2] - u)) <= 1e-6 * (1 + np.max(np.abs(u))) for u in bps))]
     return found
+
+
+def _hopf_in_interval(problem, a, b, st, counts, k, depth):
+    """Locate every complex pair crossing the imaginary axis between points ``a`` and ``b``.
+
+    Each crossing pair is tracked (nearest eigenvalue to the linear interpolation of its end
+    values) and located by Brent's method on its real part. A located point is accepted only if
+    an eigenvalue there has ``|Re| <= 1e-6 max(1, |lambda|)`` and non-zero imaginary part; when
+    tracking is ambiguous (dense spectra, several pairs crossing in one step) the interval is
+    halved, up to 6 times.
+    """
+    ia, ib = a.info, b.info
+    crossings = track_crossings(ia["eigenvalues"], ib["eigenvalues"], st.im_tol)
+    if not crossings and ia["n_unstable_complex"] != ib["n_unstable_complex"]:
+        c1 = track_crossing(ia["eigenvalues"], ib["eigenvalues"], st.im_tol)
+        crossings = [] if c1 is None else [c1]
+    if not crossings:
+        return []
+    s_b = float(a.t @ (b.u - a.u))
+    found, ok = [], True
+    for la, lb in crossings:
+
+        def psi_hb(u, t, la=la, lb=lb):
+            s = float(a.t @ (u - a.u))
+            ref = la + (lb - la) * (s / s_b)
+            J = problem.fx(u)
+            if problem.n <= 20:
+                return nearest_eigenvalue(np.linalg.eigvals(J), ref).real
+            return eigen_nearest(J, ref).real
+
+        out = locate_zero(problem, a, b, psi_hb, st, counts)
+        if out is None:
+            ok = False
+            break
+        lam = np.linalg.eigvals(problem.fx(out[0]))
+        cm = complex_mask(lam, st.im_tol)
+        crit = np.abs(lam.real) <= 1e-6 * np.maximum(1.0, np.abs(lam))
+        if not np.any(crit & cm):
+            ok = False
+            break
+        found.append(("HB", k, out[0], out[1], {"re_lambda": float(psi_hb(out[0], out[1]))}))
+    if ok or depth >= 6:
+        return found
+    # ambiguous: halve the interval and treat both halves
+    res = corrector_at(problem, a, 0.5 * s_b, st, counts, guess=0.5 * (a.u + b.u))
+    if not res.converged:
+        return found
+    try:
+        t_m = tangent(problem.jacobian(res.u), a.t)
+    except (np.linalg.LinAlgError, ArithmeticError):
+        return found
+    m = CurvePoint(res.u, t_m, a.ctx, problem.point_info(res.u, t_m))
+    return (_hopf_in_interval(problem, a, m, st, counts, k, depth + 1)
+            + _hopf_in_interval(problem, m, b, st, counts, k, depth + 1))
 
 
 def _special_data(problem, kind, u, t, extra, st):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["eigen_nearest", "eigen_summary", "bordered_logdet", "pair_product", "track_crossing",
-           "nearest_eigenvalue", "complex_mask"]
+           "track_crossings", "nearest_eigenvalue", "complex_mask"]
 
 
 def complex_mask(lam, im_tol):
@@ -72,6 +72,31 @@ def track_crossing(lam_a, lam_b, im_tol, exclude=None):
             if best is None or d < best[0]:
                 best = (d, a, b)
     return None if best is None else (best[1], best[2])
+
+
+def track_crossings(lam_a, lam_b, im_tol):
+    """All complex pairs crossing the imaginary axis between two points.
+
+    Each eigenvalue with ``Im > 0`` at the first point is matched to the nearest unmatched one
+    at the second (greedy, closest pairs first); matched pairs whose real parts have opposite
+    signs are returned as ``[(la, lb), ...]``. Unlike counting unstable eigenvalues, this also
+    sees two pairs crossing in opposite directions within one step.
+    """
+    ca = lam_a[(lam_a.imag > 0) & complex_mask(lam_a, im_tol)]
+    cb = lam_b[(lam_b.imag > 0) & complex_mask(lam_b, im_tol)]
+    if len(ca) == 0 or len(cb) == 0:
+        return []
+    d = np.abs(ca[:, None] - cb[None, :])
+    pairs, used_a, used_b = [], set(), set()
+    for flat in np.argsort(d, axis=None):
+        i, j = np.unravel_index(flat, d.shape)
+        if i in used_a or j in used_b:
+            continue
+        used_a.add(i)
+        used_b.add(j)
+        if np.sign(ca[i].real) != np.sign(cb[j].real):
+            pairs.append((ca[i], cb[j]))
+    return pairs
 
 
 def nearest_eigenvalue(lam, ref, upper=True):
