@@ -314,3 +314,16 @@ def test_short_exponential_synapses_tend_to_instantaneous_jumps():
     (m1, s1), (m2, s2) = rates
     assert 0.1 < budget < 0.1 * nu
     assert abs(m1 - m2) <= 4 * math.hypot(s1, s2) + budget, (rates, budget)
+
+
+def test_coba_direct_kernel_matches_ring_kernel():
+    """The COBA fast path (no ring buffer, polynomial exponential) and the general ring-buffer
+    kernel (np.exp) give the same spikes (exponentials agree to ~1e-15)."""
+    net = ConductanceLIFNetwork(mode="coba-benchmark", n_e=800, n_i=200, p=0.1)
+    a = net.run(100.0, seed=1, progress=False)
+    b = net.run(100.0, seed=1, progress=False, kernel="ring")
+    assert a.meta["kernel"] == "direct" and b.meta["kernel"] == "ring"
+    assert a["spikes/i"].size > 100
+    np.testing.assert_array_equal(a["spikes/i"], b["spikes/i"])
+    np.testing.assert_array_equal(a["spikes/t"], b["spikes/t"])
+    np.testing.assert_allclose(a["samples/v_mean/E"], b["samples/v_mean/E"], atol=1e-6)
