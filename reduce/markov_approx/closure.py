@@ -45,7 +45,8 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["lobatto", "CLOSURES", "row_maxent", "row_uniform_widest", "solve_theta"]
+__all__ = ["lobatto", "CLOSURES", "row_maxent", "row_maxent_work", "row_uniform_widest",
+           "solve_theta"]
 
 #: Names of the closures and their integer codes used in the compiled kernels.
 CLOSURES = {"maxent": 0, "uniform-widest": 1}
@@ -136,15 +137,22 @@ def row_maxent(edges, k, vbar_rel, mu, sigma, nodes, beta, deriv, C, G, dC, dG):
 
     ``vbar_rel`` is ``V̄_k - c_k``; edges of the whole layout are used.
     """
+    work = np.empty((6, nodes.shape[0]))
+    row_maxent_work(edges, k, vbar_rel, mu, sigma, nodes, beta, deriv, C, G, dC, dG, work)
+
+
+@njit(cache=True)
+def row_maxent_work(edges, k, vbar_rel, mu, sigma, nodes, beta, deriv, C, G, dC, dG, work):
+    """:func:`row_maxent` with caller-provided work space ``work`` (6, Q)."""
     K1 = edges.shape[0]
     a = edges[k]
     b = edges[k + 1]
     c = 0.5 * (a + b)
     eta = 0.5 * (b - a)
     q = nodes.shape[0]
-    w = np.empty(q)
+    w = work[0]
     th, rmean, var_s = solve_theta(vbar_rel / eta, nodes, beta, w)
-    v = np.empty(q)
+    v = work[1]
     for i in range(q):
         v[i] = eta * nodes[i]
     vb = eta * rmean
@@ -180,13 +188,13 @@ def row_maxent(edges, k, vbar_rel, mu, sigma, nodes, beta, deriv, C, G, dC, dG):
     for i in range(1, q):
         if w[i] > w[ist]:
             ist = i
-    dv = np.empty(q)
+    dv = work[2]
     for i in range(q):
         dv[i] = v[i] - vb
     dv[ist] = 0.0
-    Phs = np.empty(q)
-    phs = np.empty(q)
-    zs = np.empty(q)
+    Phs = work[3]
+    phs = work[4]
+    zs = work[5]
     for e in range(e_lo, min(e_hi, K1)):
         y = edges[e] - c
         for i in range(q):

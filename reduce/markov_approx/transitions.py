@@ -35,7 +35,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .closure import Z_CUT, row_maxent, row_uniform_widest
+from .closure import Z_CUT, row_maxent_work, row_uniform_widest
 
 __all__ = ["construct", "input_moments", "fire_flux"]
 
@@ -105,6 +105,7 @@ def construct(n, Z, mom, edges, lam, S, tau, exc, h, tau_m, M, M_r, eps, vkind, 
     G = np.empty(K1)
     dC = np.zeros((K1, 3))
     dG = np.zeros((K1, 3))
+    work = np.empty((6, nodes.shape[0]))
     for q in range(P):
         for k in range(K):
             ck = 0.5 * (edges[k] + edges[k + 1])
@@ -115,7 +116,7 @@ def construct(n, Z, mom, edges, lam, S, tau, exc, h, tau_m, M, M_r, eps, vkind, 
             mu, sig, dmu, dsig = input_moments(vbar, q, mom, lam, S, tau, exc, h, tau_m,
                                                M, M_r, vkind)
             if ckind == 0:
-                row_maxent(edges, k, vrel, mu, sig, nodes, beta, deriv, C, G, dC, dG)
+                row_maxent_work(edges, k, vrel, mu, sig, nodes, beta, deriv, C, G, dC, dG, work)
             else:
                 row_uniform_widest(edges, k, vrel, mu, sig, C, G)
             # --- probabilities
@@ -183,6 +184,7 @@ def fire_flux(n, Z, mom, edges, lam, S, tau, exc, h, tau_m, M, M_r, eps, vkind, 
     G = np.empty(3)
     dC = np.zeros((3, 3))
     dG = np.zeros((3, 3))
+    work = np.empty((6, nodes.shape[0]))
     for q in range(P):
         for k in range(K):
             nk = n[q, k]
@@ -200,7 +202,7 @@ def fire_flux(n, Z, mom, edges, lam, S, tau, exc, h, tau_m, M, M_r, eps, vkind, 
             if k + 1 == K:
                 sub[2] = M  # the top bin: C at its own upper edge
             if ckind == 0:
-                row_maxent(sub, 0, vrel, mu, sig, nodes, beta, False, C, G, dC, dG)
+                row_maxent_work(sub, 0, vrel, mu, sig, nodes, beta, False, C, G, dC, dG, work)
             else:
                 row_uniform_widest(sub, 0, vrel, mu, sig, C, G)
             F[q] += nk * (1.0 - C[2])
