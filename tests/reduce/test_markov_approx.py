@@ -251,6 +251,17 @@ def test_map_conserves_neurons_1e5_steps_coarse():
         # round-off: ~1e5 steps x eps x N (random-walk growth gives much less)
         assert np.max(np.abs(tot - N) / N) <= 1e5 * 2.2e-16, tot - N
         assert flux[-1000:].mean() > 0
+    # the released code's dropped mass: with strong inhibition mass falls below -M_r and is
+    # lost (E loses neurons), while the default clamps it
+    ms = reduce.MarkovApproximation({"s_ei": 30.0, "p_ei": 1.0}, bins=edges)
+    xs = ms.to_map_state(ms.initial_state())
+    ps = ms.param_vector()
+    lost = []
+    for drop in (False, True):
+        xe, _, _ = map_run(xs, ps, 5000, 0.1, drop, *ms.kernel_arrays("uniform-widest"), 5000)
+        v = ms.state_view(xe)
+        lost.append(300.0 - (v.E.occupancy.sum() + v.E.refractory))
+    assert abs(lost[0]) <= 1e-10 and lost[1] > 1e-3, lost
 
 
 def test_numba_field_matches_numpy(ma):
