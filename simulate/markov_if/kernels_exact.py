@@ -138,8 +138,16 @@ def _advance(tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, pop, offsets, si
     inv_taur = 1.0 / tau_r
     crate = np.empty(2 * P + NP)
     inv_tau = np.empty(NP)
-    for pw in range(NP):
-        inv_tau[pw] = 1.0 / tau[pw // P, pw % P]
+    pw_q = np.empty(NP, np.int64)      # target population of pathway pw (no integer
+    pw_r = np.empty(NP, np.int64)      # division in the event loop)
+    headroom = np.empty(NP, np.int64)  # list capacity minus the largest possible fan-out
+    for q in range(P):
+        for r in range(P):
+            pw = q * P + r
+            inv_tau[pw] = 1.0 / tau[q, r]
+            pw_q[pw] = q
+            pw_r[pw] = r
+            headroom[pw] = cap_tok - sizes[q]
     ext_total = 0.0
     for q in range(P):
         crate[q] = lam[q] * sizes[q]
@@ -154,7 +162,7 @@ def _advance(tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, pop, offsets, si
             tcur[0] = t
             return 1, n_spk, n_ev, smp_done, n_done
         for pw in range(NP):
-            if ntok[pw] + sizes[pw // P] > cap_tok:
+            if ntok[pw] > headroom[pw]:
                 tcur[0] = t
                 return 2, n_spk, n_ev, smp_done, n_done
         total = ext_total
@@ -234,8 +242,8 @@ def _advance(tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, pop, offsets, si
             continue
         else:
             pw = ch - 2 * P
-            q = pw // P
-            r = pw % P
+            q = pw_q[pw]
+            r = pw_r[pw]
             j = min(int(w * ntok[pw]), ntok[pw] - 1)
             i = tok[pw, j]
             ntok[pw] -= 1
