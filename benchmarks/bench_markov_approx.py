@@ -40,10 +40,11 @@ def main(argv=None):
     ap.add_argument("--t-sim", type=float, default=1000.0, help="simulated ms for ODE peers")
     ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
+    from scipy.integrate import solve_ivp
+
     import reduce
     from reduce.markov_approx.map import map_run, step_numpy
     from reduce.markov_approx.ode import jac_core, rhs_core
-    from scipy.integrate import solve_ivp
 
     ma = reduce.MarkovApproximation()
     ode = ma.ode()

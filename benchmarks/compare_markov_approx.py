@@ -41,8 +41,8 @@ def measures(obj, n_e, t_burn=200.0):
 
 
 def one_point(p_ei, t_net, t_ma, seed=1):
-    import simulate
     import reduce
+    import simulate
 
     net = simulate.MarkovIFNetwork(p_ei=p_ei)
     out = {"p_ei": p_ei}

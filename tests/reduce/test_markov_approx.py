@@ -149,10 +149,10 @@ def test_uniform_widest_closure_vs_quadrature(vrel, mu, sigma):
     row_uniform_widest(edges, k, vrel, mu, sigma, C, G)
     for e in range(k - 4, k + 6):
         y = edges[e] - c
-        ref_C = integrate.quad(lambda u: norm.cdf((y - u - mu) / sigma), lo, hi,
+        ref_C = integrate.quad(lambda u, y=y: norm.cdf((y - u - mu) / sigma), lo, hi,
                                epsabs=1e-13, epsrel=1e-12)[0] / (hi - lo)
         # E[(Y - c) 1{Y<e}] = ∫ [(u+μ)Φ(z) - σφ(z)] du/(hi-lo)
-        ref_G = integrate.quad(lambda u: (u + mu) * norm.cdf((y - u - mu) / sigma)
+        ref_G = integrate.quad(lambda u, y=y: (u + mu) * norm.cdf((y - u - mu) / sigma)
                                - sigma * norm.pdf((y - u - mu) / sigma), lo, hi,
                                epsabs=1e-13, epsrel=1e-12)[0] / (hi - lo)
         assert C[e] == pytest.approx(ref_C, abs=1e-12)
