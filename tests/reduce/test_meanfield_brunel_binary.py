@@ -88,3 +88,20 @@ def test_binary_no_balanced_state_is_an_error():
         BinaryBalancedTheory(E=0.5, I=0.8).balanced()
     with pytest.raises(ParameterError, match="m0"):
         BinaryBalancedTheory(m0=0.0)
+
+
+def test_brunel_ode_continues_with_the_bifurcation_engine():
+    # the ODE's equilibria along eta (continuation) equal the scan + Brent solutions
+    import bifurcation
+
+    th = BrunelTheory(g=6.0, eta=2.0)
+    ode = th.ode()
+    nu0 = th.self_consistent().rates_hz[0]
+    br = bifurcation.continue_equilibria(ode, np.array([nu0]), param="eta", bounds=(2.0, 4.0),
+                                         max_points=200)
+    etas = br.params["eta"]
+    assert etas.max() > 3.9
+    for k in np.linspace(0, etas.size - 1, 5).astype(int):
+        ref = th.with_params(eta=float(etas[k])).self_consistent().rates_hz[0]
+        assert br.states[k, 0] == pytest.approx(ref, rel=1e-6)
+    assert np.all(br.stable)
