@@ -131,10 +131,12 @@ def run(name, points, ntst, ds, ds_max, check_every, newton="full"):
     T0 = guess.one_period()[0]
     TIMERS.clear()
     t0 = time.perf_counter()
+    c0 = time.process_time()
     br = continue_cycles(guess, param, bounds, ntst=ntst, ds=ds, ds_max=ds_max,
                          max_points=points, direction="forward", pd_criticality=False,
                          newton=newton)
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     timers = dict(TIMERS)
     checks = []
     idx = sorted(set([0, len(br) - 1] + list(range(0, len(br), check_every))))
@@ -151,6 +153,7 @@ def run(name, points, ntst, ds, ds_max, check_every, newton="full"):
     out = {
         "system": name, "n_states": system.n_states, "ntst": ntst, "ncol": 4, "newton": newton,
         "points": len(br), "wall_s": wall, "s_per_point": wall / max(len(br), 1),
+        "cpu_s": cpu, "cpu_s_per_point": cpu / max(len(br), 1),
         "breakdown_s": timers, "counts": {k: v for k, v in br.counts.items()},
         "endpoints": [(e.reason, e.params[param]) for e in br.endpoints],
         "special_points": [(s.kind, s.params[param], s.data["period"])
