@@ -29,8 +29,9 @@ x is applied as ⌊x⌋ + Bernoulli(x − ⌊x⌋) (the I jump is subtracted the
 −M_r). ``tau_m > 0`` (real voltages only): V decays as V·exp(−Δt/τ_m) between the events that
 touch the neuron (applied lazily).
 
-Random numbers: splitmix64 (Steele, Lea & Flood), uniform = top 53 bits · 2^−53, exponential
-by inversion −log(1 − U).
+Random numbers: splitmix64 (Steele, Lea & Flood), uniform = top 53 bits · 2^−53; waiting
+times from the Marsaglia–Tsang exponential ziggurat (256 layers; tail beyond the base r by
+memorylessness, r − log(1 − U)).
 """
 
 from __future__ import annotations
@@ -56,6 +57,71 @@ def _u01(st):
     z = (z ^ (z >> np.uint64(27))) * _M2
     z = z ^ (z >> np.uint64(31))
     return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(cache=True, inline="always")
+def _u64(st):
+    x = st[0] + _GAMMA
+    st[0] = x
+    z = x
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+def _exp_tables(n=256, r=7.69711747013104972, v=3.949659822581572e-3):
+    """Marsaglia–Tsang (2000) ziggurat tables of the unit exponential, 256 layers."""
+    m2 = 4294967296.0
+    ke = np.zeros(n, np.int64)
+    we = np.zeros(n)
+    fe = np.zeros(n)
+    de = r
+    te = de
+    q = v / math.exp(-de)
+    ke[0] = int((de / q) * m2)
+    ke[1] = 0
+    we[0] = q / m2
+    we[n - 1] = de / m2
+    fe[0] = 1.0
+    fe[n - 1] = math.exp(-de)
+    for i in range(n - 2, 0, -1):
+        de = -math.log(v / de + math.exp(-de))
+        ke[i + 1] = int((de / te) * m2)
+        te = de
+        fe[i] = math.exp(-de)
+        we[i] = de / m2
+    return ke, we, fe
+
+
+_KE, _WE, _FE = _exp_tables()
+_ZR = 7.69711747013104972
+
+
+@njit(cache=True)
+def _exp_slow(st, jz, iz, ke, we, fe):
+    while True:
+        if iz == 0:
+            return _ZR - math.log(1.0 - _u01(st))     # memoryless tail beyond the base
+        x = jz * we[iz]
+        if fe[iz] + _u01(st) * (fe[iz - 1] - fe[iz]) < math.exp(-x):
+            return x
+        u = _u64(st)
+        iz = int(u & np.uint64(255))
+        jz = np.int64(u >> np.uint64(32))
+        if jz < ke[iz]:
+            return jz * we[iz]
+
+
+@njit(cache=True, inline="always")
+def _exp1(st, ke, we, fe):
+    """Unit exponential by the ziggurat: layer from the low 8 bits, the unsigned 32-bit
+    abscissa from the high 32 bits of one splitmix64 output; rare cases in _exp_slow."""
+    u = _u64(st)
+    iz = int(u & np.uint64(255))
+    jz = np.int64(u >> np.uint64(32))
+    if jz < ke[iz]:
+        return jz * we[iz]
+    return _exp_slow(st, jz, iz, ke, we, fe)
 
 
 @njit(cache=True, inline="always")
@@ -137,6 +203,9 @@ def _advance(tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, pop, offsets, si
     span = M + M_r
     inv_taur = 1.0 / tau_r
     crate = np.empty(2 * P + NP)
+    ke = _KE
+    we = _WE
+    fe = _FE
     inv_tau = np.empty(NP)
     pw_q = np.empty(NP, np.int64)      # target population of pathway pw (no integer
     pw_r = np.empty(NP, np.int64)      # division in the event loop)
@@ -176,7 +245,7 @@ def _advance(tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, pop, offsets, si
             tn = tcur[1]            # event drawn in the previous call, beyond its end
             tcur[1] = -1.0
         elif total > 0.0:
-            tn = t - math.log(1.0 - _u01(st)) / total
+            tn = t + _exp1(st, ke, we, fe) / total
         else:
             tn = math.inf
         # samples that fall before the next event (state constant until then)

@@ -185,3 +185,28 @@ def test_binomial_alias_rows_with_exact_tail(r, n, K):
     x = _alias_rows_draws(seed_state(8), M, r, n, K, 1)
     assert _chi2_discrete(x, lambda k: stats.binom.pmf(k, n, r), np.arange(0, n + 1)) > 1e-4
     assert abs(x.mean() - n * r) < 5 * math.sqrt(n * r * (1 - r) / M)
+
+
+def test_exact_kernel_exponential_ziggurat():
+    # the event-driven kernel's own generator (splitmix64 + exponential ziggurat)
+    from simulate.markov_if.kernels_exact import _FE, _KE, _WE, _exp1, _u01
+
+    @njit
+    def draws(st, m, ke, we, fe):
+        out = np.empty(m)
+        uu = np.empty(m)
+        for i in range(m):
+            out[i] = _exp1(st, ke, we, fe)
+            uu[i] = _u01(st)
+        return out, uu
+
+    x, u = draws(np.array([4242], np.uint64), M, _KE, _WE, _FE)
+    assert stats.kstest(x, "expon").pvalue > 1e-4
+    assert stats.kstest(u, "uniform").pvalue > 1e-4
+    assert abs(x.mean() - 1) < 5 / math.sqrt(M)
+    assert abs((x ** 2).mean() - 2) < 5 * math.sqrt(20 / M)
+    r = 7.69711747013104972          # beyond the ziggurat base: the memoryless tail branch
+    big = np.concatenate([draws(np.array([s], np.uint64), M, _KE, _WE, _FE)[0]
+                          for s in range(1, 6)])
+    p_tail = math.exp(-r)
+    assert abs(np.mean(big > r) - p_tail) < 5 * math.sqrt(p_tail / len(big))
