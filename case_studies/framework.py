@@ -720,7 +720,9 @@ def run_case(case, out, *, quick: bool = False, scheduler: str | None = None,
         c.status == "fail" for c in checks)
     incomplete = any(s["status"] == "skipped" for s in steps) or any(
         c.status == "skipped" for c in checks)
-    reductions = case.reductions() if quick else {}
+    # what quick changed, with the values actually used (a --set override wins)
+    reductions = ({k: {"full": case.params.get(k), "quick": params[k]} for k in case.quick}
+                  if quick else {})
     report = {
         "format": REPORT_FORMAT,
         "case": case.name,

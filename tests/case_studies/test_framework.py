@@ -329,6 +329,8 @@ def test_cli_json_and_bad_scheduler(capsys, tmp_path):
     rep = json.loads(capsys.readouterr().out)
     assert rep["case"] == "toy-test" and rep["params"]["scale"] == 4
     assert rep["reductions"] == {"n": {"full": 100, "quick": 10}}
+    rep = run(tmp_path, quick=True, overrides={"n": 20})
+    assert rep["reductions"] == {"n": {"full": 100, "quick": 20}}   # the value actually used
     assert main(["reproduce", "toy-test", "--out", str(tmp_path), "--scheduler", "bogus",
                  "--no-progress"]) == 2
     assert "scheduler" in capsys.readouterr().err
