@@ -116,6 +116,7 @@ class BalancedHybridNetwork:
     model_name = "hybrid"
 
     def __init__(self, **params):
+        self._given = dict(params)
         check_known(params, DEFAULTS, "BalancedHybridNetwork")
         p = {**DEFAULTS, **params}
         p["n"] = check_positive_int("n", p["n"], 1, 10**7)
@@ -184,8 +185,11 @@ class BalancedHybridNetwork:
         return logistic(x, p["f_max"][q], p["gain"][q], p["threshold"][q])
 
     def with_params(self, **changes) -> BalancedHybridNetwork:
-        base = dict(self.params)
-        base.pop("J", None)
+        """A new network with some parameters changed."""
+        base = dict(self._given)
+        if any(k in changes for k in ("j_ee", "j_ei", "j_ie", "j_ii")) and "J" in base:
+            jm = np.asarray(base.pop("J"), float)
+            base.update(j_ee=jm[0, 0], j_ei=jm[0, 1], j_ie=jm[1, 0], j_ii=jm[1, 1])
         if "J" in changes:
             for k in ("j_ee", "j_ei", "j_ie", "j_ii"):
                 base.pop(k, None)

@@ -149,6 +149,7 @@ class ConductanceLIFNetwork:
     model_name = "cond-lif"
 
     def __init__(self, mode: str = "sanzeni", **params):
+        self._given = dict(params)
         self.mode = check_choice("mode", mode, MODES)
         if mode == "coba-benchmark":
             check_known(params, COBA_DEFAULTS, "ConductanceLIFNetwork(mode='coba-benchmark')")
@@ -273,13 +274,14 @@ class ConductanceLIFNetwork:
         return (p["n_e"] + p["n_i"]) * (p["K"] + k_i) if p["recurrent"] else 0
 
     def with_params(self, **changes) -> ConductanceLIFNetwork:
-        """A new network with some parameters changed."""
+        """A new network with some parameters changed (derived values such as N = c·K and
+        a from a scaling rule are recomputed)."""
         mode = changes.pop("mode", self.mode)
-        base = {k: v for k, v in self.params.items() if k != "mode"}
-        if "a" in changes and base.get("scaling") is not None:
-            base["scaling"] = None
-        if "scaling" in changes and "a" not in changes:
-            base["a"] = None
+        base = dict(self._given) if mode == self.mode else {}
+        if "a" in changes:
+            base.pop("scaling", None)
+        if "scaling" in changes:
+            base.pop("a", None)
         return ConductanceLIFNetwork(mode=mode, **{**base, **changes})
 
     # ------------------------------------------------------------------ spec

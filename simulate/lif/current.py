@@ -78,6 +78,7 @@ class CurrentLIFNetwork:
     model_name = "current-lif"
 
     def __init__(self, **params):
+        self._given = dict(params)
         check_known(params, DEFAULTS, "CurrentLIFNetwork")
         p = {**DEFAULTS, **params}
         if not isinstance(p["recurrent"], (bool, np.bool_)):
@@ -147,13 +148,12 @@ class CurrentLIFNetwork:
         return (p["n_e"] + p["n_i"]) * (p["K"] + int(round(p["gamma"] * p["K"])))
 
     def with_params(self, **changes) -> CurrentLIFNetwork:
-        base = dict(self.params)
+        """A new network with some parameters changed (n_i = γ·n_e recomputed unless given)."""
+        base = dict(self._given)
         if "nu_x" in changes:
             base.pop("eta", None)
         if "eta" in changes:
-            base["nu_x"] = None
-        if base.get("nu_x") is not None:
-            base.pop("eta", None)
+            base.pop("nu_x", None)
         return CurrentLIFNetwork(**{**base, **changes})
 
     def spec(self) -> LIFSpec:

@@ -172,3 +172,10 @@ def test_bad_input(kw, words):
         BalancedHybridNetwork(**kw)
     for w in words:
         assert w in str(err.value)
+
+
+def test_with_params():
+    net = BalancedHybridNetwork(J=[[1, -2], [1, -2]])
+    assert net.with_params(n=10).J.tolist() == [[1.0, -2.0], [1.0, -2.0]]
+    assert net.with_params(j_ee=0.5).J[0, 0] == 0.5
+    assert BalancedHybridNetwork().with_params(J=[[2, -1], [1, -1]]).J[0, 0] == 2.0

@@ -327,3 +327,12 @@ def test_coba_direct_kernel_matches_ring_kernel():
     np.testing.assert_array_equal(a["spikes/i"], b["spikes/i"])
     np.testing.assert_array_equal(a["spikes/t"], b["spikes/t"])
     np.testing.assert_allclose(a["samples/v_mean/E"], b["samples/v_mean/E"], atol=1e-6)
+
+
+def test_with_params_recomputes_derived_values():
+    net = ConductanceLIFNetwork(K=200, scaling="log", K0=100, a0=0.01)
+    bigger = net.with_params(K=400)
+    assert bigger.sizes == {"E": 4000, "I": 4000}
+    assert bigger.a == pytest.approx(0.01 * math.log(100) / math.log(400))
+    fixed = net.with_params(a=0.02)
+    assert fixed.a == 0.02 and fixed.params["scaling"] is None

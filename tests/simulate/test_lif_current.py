@@ -92,3 +92,9 @@ def test_bad_input(kw, words):
         CurrentLIFNetwork(**kw)
     for w in words:
         assert w in str(err.value)
+
+
+def test_with_params():
+    net = CurrentLIFNetwork(n_e=1000, K=100, nu_x=15.0)
+    assert net.with_params(n_e=2000).sizes == {"E": 2000, "I": 500}
+    assert net.with_params(eta=3.0).nu_x_hz == pytest.approx(3.0 * net.nu_thr_hz)
