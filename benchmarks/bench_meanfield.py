@@ -66,7 +66,7 @@ def curve_quad(th, Ks, a):
     p = th.params
     rates = []
     for K, ai in zip(Ks, a):
-        def h(nu):
+        def h(nu, K=K, ai=ai):
             r_e, r_i = p["nu_x"] / 1000 + nu, nu
             ge, gi = ai * K * r_e, p["g"] * ai * p["gamma"] * K * r_i
             tau = 1 / (1 / p["tau_l"] + ge + gi)

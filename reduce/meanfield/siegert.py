@@ -7,7 +7,8 @@ and models.md §4-§5, ``τ dV/dt = −(V − μ) + σ√τ ξ(t)`` (free membra
 
 .. math::
 
-    \frac{1}{\nu} = \tau_{rp} + \tau\sqrt{\pi}\int_{y_r}^{y_\theta} e^{x^2}(1+\operatorname{erf}x)\,dx,
+    \frac{1}{\nu} = \tau_{rp}
+        + \tau\sqrt{\pi}\int_{y_r}^{y_\theta} e^{x^2}(1+\operatorname{erf}x)\,dx,
     \qquad y_\theta = \frac{\theta-\mu}{\sigma},\quad y_r = \frac{V_r-\mu}{\sigma},
 
 and its inter-spike intervals have the squared coefficient of variation

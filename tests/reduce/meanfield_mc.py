@@ -8,6 +8,7 @@ V ≥ θ (only possible right after an excitatory input) is a spike; V is reset 
 neuron ignores inputs for τ_rp (memorylessness of the Poisson inputs makes "skip τ_rp" exact).
 """
 
+# ruff: noqa: NPY002  -- numba supports only the legacy np.random API in njit code
 from __future__ import annotations
 
 import math

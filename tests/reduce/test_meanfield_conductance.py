@@ -110,7 +110,8 @@ def test_first_passage_rate_reproduces_siegert():
     from reduce.meanfield.firstpassage import first_passage_rate
 
     for mu, sig in [(15.0, 5.0), (25.0, 2.0), (5.0, 3.0)]:
-        r = first_passage_rate(lambda v: (mu - v) / 20.0, lambda v: sig * sig / 20.0 + 0 * v,
+        r = first_passage_rate(lambda v, mu=mu: (mu - v) / 20.0,
+                               lambda v, sig=sig: sig * sig / 20.0 + 0 * v,
                                mu - 15 * sig, 10.0, 20.0, 2.0)
         assert r == pytest.approx(siegert_rate(mu, sig), rel=1e-7)
 
