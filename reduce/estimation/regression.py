@@ -13,6 +13,10 @@ which is exactly scikit-learn's ``PoissonRegressor(alpha=α)`` objective with ta
 ``sample_weight = w·e`` (scaled by 1/S). With α = 0 it is the maximum-likelihood estimate; with
 no features it reduces to count / exposure, β_0 = log(Σ w y / Σ w e).
 
+Degenerate samples (bootstrap replicates): a transition with exposure but no count gets
+β_0 = log(0.5/S) (half a count) and zero slopes, so replicate models keep the structure of
+the point model; one with no exposure keeps its starting value (the point estimate).
+
 :func:`fit_columns` solves all transitions with a damped Newton method in numba (rows with zero
 exposure skipped); :func:`fit_sklearn` is the scikit-learn reference (same objective).
 """
@@ -24,7 +28,7 @@ from numba import njit
 
 __all__ = ["fit_columns", "fit_sklearn", "LOG_RATE_FLOOR"]
 
-#: Intercept used when a transition has no counts in a (bootstrap) sample: rate e^-50 per ms.
+#: Intercept used when a transition's origin has no exposure and no start value: e^-50 per ms.
 LOG_RATE_FLOOR = -50.0
 
 
@@ -72,8 +76,18 @@ def _fit_one(X, y, e, w, rows, alpha, max_iter, tol, beta_init, use_init):
         S += w[t] * e[t]
         Y += w[t] * y[t]
     H = np.zeros((d1, d1))
-    if S <= 0.0 or Y <= 0.0:
-        beta[0] = LOG_RATE_FLOOR
+    if S <= 0.0:
+        # origin never occupied in this (bootstrap) sample: no information, keep the start
+        if use_init:
+            beta[:] = beta_init
+        else:
+            beta[0] = LOG_RATE_FLOOR
+        return beta, H, True, 0
+    if Y <= 0.0:
+        # occupied but no jump: half a count (continuity correction) keeps the rate positive
+        # and the reduced model's Jacobian regular; slopes 0
+        beta[0] = np.log(0.5 / S)
+        H[0, 0] = 0.5
         return beta, H, True, 0
     beta[0] = np.log(Y / S)
     if d1 == 1:
