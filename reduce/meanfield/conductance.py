@@ -110,6 +110,32 @@ def _net_h_het(nus, nu_x, K, ae, ai, gamma, tau_l, e_l, e_e, e_i, theta, v_r, ta
         out[i] = s - nu
 
 
+@njit(cache=True)
+def _rate_totals(exc, inh, ae, ai, tau_l, e_l, e_e, e_i, theta, v_r, tau_rp):
+    """Rate (per ms) for total excitatory and inhibitory input rates (events per ms)."""
+    ge = ae * exc
+    gi = ai * inh
+    tau = 1.0 / (1.0 / tau_l + ge + gi)
+    mu = tau * (e_l / tau_l + ge * e_e + gi * e_i)
+    var = tau * (ae * ae * exc * (mu - e_e) ** 2 + ai * ai * inh * (mu - e_i) ** 2)
+    return _siegert_rate(mu, math.sqrt(var), tau, theta, v_r, tau_rp)
+
+
+@njit(cache=True)
+def _net_h_indep(nus, nu_x, K, ae, ai, gamma, tau_l, e_l, e_e, e_i, theta, v_r, tau_rp,
+                 ke, ki, w, out):
+    """Independent E and I in-degree factors (ke[i], ki[j], weight w[i]w[j]), external K."""
+    for n in range(nus.size):
+        nu = nus[n]
+        s = 0.0
+        for i in range(ke.size):
+            for j in range(ki.size):
+                s += w[i] * w[j] * _rate_totals(K * nu_x + K * ke[i] * nu, gamma * K * ki[j] * nu,
+                                                ae, ai, tau_l, e_l, e_e, e_i, theta, v_r,
+                                                tau_rp)
+        out[n] = s - nu
+
+
 class ConductanceTheory:
     """Mean-field theory of the conductance-based network of models.md §4.
 
@@ -423,8 +449,15 @@ class ConductanceTheory:
                              "'log'")
 
     # ------------------------------------------------------------------ heterogeneity
-    def heterogeneous(self, cv_k, n_nodes=40) -> dict:
-        """Mean rate and rate distribution with a log-normal in-degree factor of CV ``cv_k``.
+    def heterogeneous(self, cv_k, n_nodes=40, indegree="common") -> dict:
+        """Mean rate and rate distribution with heterogeneous in-degrees of CV ``cv_k``.
+
+        ``indegree="common"``: one log-normal factor (mean 1, CV ``cv_k``) scales all three
+        input counts of a neuron (Gauss–Hermite nodes). ``"independent"``: the recurrent E and
+        I in-degrees are independent gamma variables (mean K and γK, CV ``cv_k``; as in
+        ``simulate.ConductanceLIFNetwork(cv_k=...)``) and the K external inputs are fixed;
+        ``n_nodes`` equal-probability quantile nodes per factor (midpoint rule in
+        probability, error O(n^-2)), ``"k"`` then holds the pairs (k_E, k_I).
 
         Returns
         -------
@@ -434,6 +467,9 @@ class ConductanceTheory:
             ``"rates_hz"`` (single-neuron rate at each node), ``"rate_std_hz"``.
         """
         cv_k = check_number("cv_k", cv_k, 0.0, 3.0)
+        check_choice("indegree", indegree, ("common", "independent"))
+        if indegree == "independent":
+            return self._heterogeneous_independent(cv_k, n_nodes)
         s2 = math.log(1.0 + cv_k * cv_k)
         z, w = np.polynomial.hermite_e.hermegauss(n_nodes)
         w = w / w.sum()
@@ -459,6 +495,43 @@ class ConductanceTheory:
         return {"status": "ok", "mean_rate_hz": 1000.0 * nu, "solutions_hz": 1000.0 * roots,
                 "k": ks, "weights": w, "rates_hz": rates,
                 "rate_std_hz": float(np.sqrt(np.sum(w * (rates - mean) ** 2)))}
+
+    def _heterogeneous_independent(self, cv_k, n_nodes):
+        from scipy.stats import gamma as gamma_dist
+
+        if cv_k == 0:
+            k = np.ones(1)
+            w = np.ones(1)
+        else:
+            shape = 1.0 / cv_k**2
+            q = (np.arange(n_nodes) + 0.5) / n_nodes
+            k = gamma_dist.ppf(q, shape, scale=1.0 / shape)
+            w = np.full(n_nodes, 1.0 / n_nodes)
+        p = self.params
+        K, ae, ai, gam, tau_l, e_l, e_e, e_i = self._args()
+        th, vr, trp = self._neuron()
+        nu_x = p["nu_x"] / 1000.0
+
+        def hv(x):
+            out = np.empty(x.size)
+            _net_h_indep(x, nu_x, K, ae, ai, gam, tau_l, e_l, e_e, e_i, th, vr, trp, k, k, w,
+                         out)
+            return out
+
+        grid = scan_grid(1.0 / trp if trp > 0 else 1.0, 60, 40, nu_min=1e-9)
+        roots = find_all_roots(hv, lambda v: float(hv(np.array([v]))[0]), grid)
+        if roots.size == 0:
+            return {"status": "no solution", "mean_rate_hz": None}
+        nu = roots[0]
+        rates = np.array([[1000.0 * _rate_totals(K * nu_x + K * a_ * nu, gam * K * b_ * nu, ae,
+                                                 ai, tau_l, e_l, e_e, e_i, th, vr, trp)
+                           for b_ in k] for a_ in k])
+        W = np.outer(w, w)
+        mean = float(np.sum(W * rates))
+        return {"status": "ok", "mean_rate_hz": 1000.0 * nu, "solutions_hz": 1000.0 * roots,
+                "k": np.array([[(a_, b_) for b_ in k] for a_ in k]).reshape(-1, 2),
+                "weights": W.ravel(), "rates_hz": rates.ravel(),
+                "rate_std_hz": float(np.sqrt(np.sum(W * (rates - mean) ** 2)))}
 
     # ------------------------------------------------------------------ dynamics
     def ode(self, tau_x=5.0) -> ODESystem:
