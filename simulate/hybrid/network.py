@@ -247,7 +247,8 @@ class BalancedHybridNetwork:
         record_spikes = bool(recording.get("record_spikes", True)) and shared
         n = p["n"]
         N = 2 * n
-        trace_ids = np.asarray(recording.get("record_x", None) or [], np.int64).ravel()
+        trace_ids = np.asarray([] if recording.get("record_x") is None else recording["record_x"],
+                           dtype=np.int64).ravel()
         if trace_ids.size and (trace_ids.min() < 0 or trace_ids.max() >= N):
             raise ParameterError(f"record_x contains ids outside the valid range [0, {N - 1}]")
         wall0 = time.perf_counter()

@@ -119,7 +119,8 @@ def run_lif(spec: LIFSpec, model: str, params: dict, t_end: float, seed, out=Non
                             lo_open=True, unit="ms")
     t_burn = check_number("t_burn", recording.get("t_burn", 200.0), 0.0, None, unit="ms")
     N = spec.n_total
-    trace_ids = np.asarray(recording.get("record_v", None) or [], dtype=np.int64).ravel()
+    trace_ids = np.asarray([] if recording.get("record_v") is None else recording["record_v"],
+                           dtype=np.int64).ravel()
     if trace_ids.size and (trace_ids.min() < 0 or trace_ids.max() >= N):
         raise ParameterError(
             f"record_v contains ids outside the valid range [0, {N - 1}]"
