@@ -1,0 +1,133 @@
+"""Mean-field theories vs simulations: the numbers of docs/meanfield.md.
+
+Usage (each prints one table; minutes each on the shared machine)::
+
+    NUMBA_CACHE_DIR=/tmp/numba_cache python benchmarks/meanfield_compare.py single
+    ... meanfield_compare.py cond        # conductance network, three scalings, K = 100..1000
+    ... meanfield_compare.py brunel      # Brunel AI (g=6, eta=4) and SI (g=5, eta=2)
+    ... meanfield_compare.py hybrid      # hybrid variances/means vs n
+    ... meanfield_compare.py hetero      # in-degree heterogeneity
+    ... meanfield_compare.py markov-if   # diffusion baseline vs the Markov IF network
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import simulate
+from reduce.meanfield.brunel import BrunelTheory
+from reduce.meanfield.conductance import ConductanceTheory
+from reduce.meanfield.hydrodynamic import HybridHydrodynamic
+from reduce.meanfield.markov_if_diffusion import MarkovIFDiffusion
+from simulate.spike_stats import isi_cv, rate_distribution
+
+
+def blocks(traj, t0, t1, nb=5):
+    edges = np.linspace(t0, t1, nb + 1)
+    r = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        rd = rate_distribution(traj, a, b)
+        r.append(np.mean(np.concatenate([rd[q] for q in rd])))
+    r = np.array(r)
+    return r.mean(), r.std(ddof=1) / np.sqrt(nb)
+
+
+def mean_cv(traj, t0, t1):
+    cv = isi_cv(traj, t0, t1)
+    return float(np.nanmean(np.concatenate([cv[q] for q in cv])))
+
+
+def single():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "reduce"))
+    from meanfield_mc import simulate_neuron
+
+    th = ConductanceTheory()
+    thm = ConductanceTheory(noise="multiplicative")
+    re = ri = 100.0
+    a0 = th.a_for_rate(1e3, 10.0, re, ri)
+    rows = [(sc, K, float(th.coupling(np.array([K]), sc, a0, 1e3)[0]), re, ri)
+            for sc in ("log", "sqrt", "const") for K in (1e2, 1e3, 1e4)]
+    rows += [("a(K)", K, th.a_for_rate(K, 10.0, re, ri), re, ri) for K in (1e2, 1e3, 1e4)]
+    rows += [("mean-driven", K, a, 20.0, 5.0) for K, a in ((1e3, 2e-3), (1e4, 6e-4), (1e5, 2e-4))]
+    for sc, K, a, r_e, r_i in rows:
+        s = simulate_neuron(K, a, r_e, r_i, 20000.0, seed=1 if r_e == 100 else 2)
+        T = th.single_neuron(r_e, r_i, K=K, a=a)
+        M = thm.single_neuron(r_e, r_i, K=K, a=a)
+        print(f"| {sc} | {int(K)} | {a:.5f} | {s['rate_hz']:.4g} ± {s['rate_se']:.2g} | "
+              f"{s['cv']:.3f} ± {s['cv_se']:.3f} | {T['rate_hz']:.4g} | {T['cv']:.3f} | "
+              f"{M['rate_hz']:.4g} | {M['cv']:.3f} |", flush=True)
+
+
+def cond():
+    for K, sc in [(100, "const"), (300, "const"), (300, "sqrt"), (300, "log"),
+                  (1000, "const"), (1000, "sqrt"), (1000, "log")]:
+        a = float(ConductanceTheory.coupling(np.array([K]), sc, 0.01, 100.0)[0])
+        net = simulate.ConductanceLIFNetwork(K=K, a=a, nu_x=20.0, c=(10.0 if K <= 300 else 2.0))
+        t = time.time()
+        traj = net.run(t_end=1200.0, seed=1, progress=False, record_spikes=True)
+        m, se = blocks(traj, 200.0, 1200.0)
+        kw = dict(K=K, a=a, nu_x=20.0)
+        fp = ConductanceTheory(**kw).self_consistent()
+        fm = ConductanceTheory(noise="multiplicative", **kw).self_consistent()
+        print(f"| {K} | {sc} | {a:.5f} | {m:.1f} ± {se:.1f} | {mean_cv(traj, 200, 1200):.3f} | "
+              f"{fp.rates_hz[0]:.1f} (CV {fp.extra['cv'][0]:.3f}) | {fm.rates_hz[0]:.1f} | "
+              f"{time.time() - t:.0f} s", flush=True)
+
+
+def brunel():
+    for g, eta in [(6.0, 4.0), (5.0, 2.0)]:
+        traj = simulate.CurrentLIFNetwork(g=g, eta=eta).run(t_end=1000.0, seed=1,
+                                                            progress=False, record_spikes=True)
+        m, se = blocks(traj, 200.0, 1000.0)
+        fp = BrunelTheory(g=g, eta=eta).self_consistent()
+        print(f"g={g} eta={eta}: sim {m:.2f} ± {se:.2f} Hz, CV {mean_cv(traj, 200, 1000):.3f}; "
+              f"theory {fp.rates_hz[0]:.2f} Hz, CV {fp.extra['cv'][0]:.3f}", flush=True)
+
+
+def hybrid():
+    eq = HybridHydrodynamic().equilibrium()
+    print("theory", eq["x"], eq["rates_hz"])
+    for n in [100, 200, 400, 800, 1600]:
+        vs, ms, rs = [], [], []
+        for seed in range(4):
+            tr = simulate.BalancedHybridNetwork(n=n).run(t_end=400.0, seed=seed, progress=False)
+            ts = np.asarray(tr["samples/t"])
+            w = ts >= 100.0
+            vs.append([np.mean(np.asarray(tr[f"samples/x_var/{q}"])[w]) for q in "EI"])
+            ms.append([np.mean(np.asarray(tr[f"samples/x_mean/{q}"])[w]) for q in "EI"])
+            rs.append([tr.rates_hz[q] for q in "EI"])
+        vs, ms, rs = map(np.array, (vs, ms, rs))
+        print(n, "v", vs.mean(0), vs.std(0, ddof=1) / 2, "mu", ms.mean(0),
+              ms.std(0, ddof=1) / 2, "rates", rs.mean(0), flush=True)
+
+
+def hetero():
+    th = ConductanceTheory(K=100, a=0.01, nu_x=20.0)
+    for cv in [0.1, 0.2]:
+        tr = simulate.ConductanceLIFNetwork(K=100, a=0.01, nu_x=20.0, cv_k=cv).run(
+            t_end=1200.0, seed=1, progress=False, record_spikes=True)
+        rd = rate_distribution(tr, 200.0, 1200.0)
+        r = np.concatenate([rd[q] for q in rd])
+        h = th.heterogeneous(cv, n_nodes=16, indegree="independent")
+        print(f"cv_k={cv}: sim mean {r.mean():.1f}, std {np.sqrt(r.var() - r.mean()):.1f} "
+              f"(counting noise removed); theory {h['mean_rate_hz']:.1f}, "
+              f"std {h['rate_std_hz']:.1f}", flush=True)
+
+
+def markov_if():
+    for pei in [0.5, 0.6, 0.7, 0.8, 0.9]:
+        r = np.array([[simulate.MarkovIFNetwork(p_ei=pei).run(t_end=2200.0, seed=s).rates_hz[q]
+                       for q in "EI"] for s in range(2)])
+        eq = MarkovIFDiffusion(p_ei=pei).equilibrium()
+        print(f"p_ei={pei}: sim E {r[:, 0].mean():.2f} I {r[:, 1].mean():.2f}; baseline "
+              f"{eq['rates_hz']['E']:.2f} {eq['rates_hz']['I']:.2f} stable={eq['stable']}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    {"single": single, "cond": cond, "brunel": brunel, "hybrid": hybrid, "hetero": hetero,
+     "markov-if": markov_if}[sys.argv[1]]()
