@@ -401,3 +401,14 @@ def test_implied_timescales_and_chapman_kolmogorov_on_a_markov_chain(snap_traj):
     for q in ("E", "I"):
         # 9 entries x 2 multiples per population: max |z| of ~18 correlated normals < 4.5
         assert np.all(ck[q]["max_z"] < 4.5), ck[q]["max_z"]
+
+
+def test_degenerate_bootstrap_samples_half_count_and_no_exposure():
+    """A transition with exposure but no count in a (bootstrap) sample gets rate 0.5/S (half
+    a count), one with no exposure keeps its starting value."""
+    X = np.ones((4, 1))
+    Y = np.zeros((4, 2), np.int32)
+    E = np.array([[1.0, 0.0], [2.0, 0.0], [3.0, 0.0], [4.0, 0.0]])
+    b, _, _ = fit_columns(X, Y, E, beta_init=np.array([[0.0], [-1.5]]))
+    assert b[0, 0] == pytest.approx(np.log(0.5 / 10.0))
+    assert b[1, 0] == -1.5
