@@ -202,3 +202,13 @@ def test_failure_during_the_run_leaves_no_file(tmp_path, monkeypatch):
 def test_seed_none_is_recorded():
     tr = _run("fixed-step", t_end=5.0, seed=None)
     assert isinstance(tr.seed, int)
+
+
+def test_exact_buffer_refills_do_not_change_results():
+    # one 300-ms chunk overflows the spike buffer (4096) and the event buffer (2**18)
+    # (status 1: flush and continue); the result must equal a finely chunked run
+    a = _run("exact", t_end=300.0, seed=9, events=True, chunk_ms=300.0)
+    b = _run("exact", t_end=300.0, seed=9, events=True, chunk_ms=7.0)
+    assert len(a["spikes/t"]) > 4096 and len(a["events/t"]) > 2 * 2**18
+    for k in a.arrays:
+        assert np.array_equal(a[k], b[k]), k
