@@ -101,11 +101,14 @@ def run(args) -> int:
                            attractor=None)
         else:
             nu = fp.lowest_stable()
+            if nu is None:   # no stable solution: report the lowest, without an attractor
+                nu = float(fp.rates_hz[0])
             i = int(np.flatnonzero(fp.rates_hz == nu)[0])
             summary.update(
                 status="ok", rates_hz={"E": nu, "I": nu}, cv=float(fp.extra["cv"][i]),
                 solutions_hz=fp.rates_hz, stable=fp.stable, message=fp.message,
-                attractor={"kind": "equilibrium", "period_ms": None},
+                attractor={"kind": "equilibrium", "period_ms": None}
+                if fp.stable[i] else None,
                 linear_limit_hz=_safe(lambda: theory.linear_limit() * theory.params["nu_x"]),
                 tau_x=tau_x,
             )
@@ -123,11 +126,14 @@ def run(args) -> int:
                            attractor=None)
         else:
             nu = fp.lowest_stable()
+            if nu is None:
+                nu = float(fp.rates_hz[0])
             i = int(np.flatnonzero(fp.rates_hz == nu)[0])
             summary.update(status="ok", rates_hz={"E": nu, "I": nu},
                            cv=float(fp.extra["cv"][i]), solutions_hz=fp.rates_hz,
                            stable=fp.stable, message=fp.message,
-                           attractor={"kind": "equilibrium", "period_ms": None},
+                           attractor={"kind": "equilibrium", "period_ms": None}
+                           if fp.stable[i] else None,
                            linear_limit_hz=_safe(theory.linear_limit),
                            regime_note="rate theory: only the asynchronous-irregular regime "
                            "is a fair comparison with the network")

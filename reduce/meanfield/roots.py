@@ -55,7 +55,7 @@ class FixedPoints:
         return int(self.rates_hz.size)
 
     def lowest_stable(self) -> float:
-        """The lowest stable rate (Hz), or NaN-free ``None`` if there is none."""
+        """The lowest stable rate (Hz), or ``None`` if no solution is stable."""
         s = self.rates_hz[self.stable]
         return float(s[0]) if s.size else None
 
