@@ -183,8 +183,9 @@ def test_input_counts_are_poisson():
 # --------------------------------------------------------------------------- network
 
 
-def test_stored_and_procedural_connectivity_give_identical_runs():
-    kw = dict(K=40, a=0.02, g=20.0, nu_x=40.0, c=5, dt=0.1)
+@pytest.mark.parametrize("cv_k", [0.0, 0.4])
+def test_stored_and_procedural_connectivity_give_identical_runs(cv_k):
+    kw = dict(K=40, a=0.02, g=20.0, nu_x=40.0, c=5, dt=0.1, cv_k=cv_k)
     t1 = ConductanceLIFNetwork(connectivity="stored", **kw).run(150.0, seed=4, progress=False)
     t2 = ConductanceLIFNetwork(connectivity="procedural", **kw).run(150.0, seed=4,
                                                                     progress=False)
