@@ -261,6 +261,9 @@ def _detect(problem, points, st, counts):
     return found
 
 
+MAX_HB_SUBDIVISIONS = 3
+
+
 def _hopf_in_interval(problem, a, b, st, counts, k, depth):
     """Locate every complex pair crossing the imaginary axis between points ``a`` and ``b``.
 
@@ -268,7 +271,7 @@ def _hopf_in_interval(problem, a, b, st, counts, k, depth):
     values) and located by Brent's method on its real part. A located point is accepted only if
     an eigenvalue there has ``|Re| <= 1e-6 max(1, |lambda|)`` and non-zero imaginary part; when
     tracking is ambiguous (dense spectra, several pairs crossing in one step) the interval is
-    halved, up to 6 times.
+    halved, up to ``MAX_HB_SUBDIVISIONS`` (3) times.
     """
     ia, ib = a.info, b.info
     crossings = track_crossings(ia["eigenvalues"], ib["eigenvalues"], st.im_tol)
@@ -300,7 +303,7 @@ def _hopf_in_interval(problem, a, b, st, counts, k, depth):
             ok = False
             break
         found.append(("HB", k, out[0], out[1], {"re_lambda": float(psi_hb(out[0], out[1]))}))
-    if ok or depth >= 6:
+    if ok or depth >= MAX_HB_SUBDIVISIONS:
         return found
     # ambiguous: halve the interval and treat both halves
     res = corrector_at(problem, a, 0.5 * s_b, st, counts, guess=0.5 * (a.u + b.u))
