@@ -9,7 +9,9 @@ Modules (each a small job):
 - :mod:`.binary`: the balanced binary network of van Vreeswijk & Sompolinsky (§7);
 - :mod:`.hydrodynamic`: means and variances of the balanced stochastic-hybrid network (§6,
   a reconstruction);
-- :mod:`.markov_if_diffusion`: a diffusion/mean-field rate ODE of the Markov IF network (§1).
+- :mod:`.markov_if_diffusion`: a diffusion/mean-field rate ODE of the Markov IF network (§1);
+- :mod:`.firstpassage`: rate and CV of a reset diffusion with V-dependent coefficients;
+- :mod:`.roots`: all solutions of a scalar self-consistency (scan + Brent).
 
 Public names are loaded on first use.
 """
@@ -29,6 +31,8 @@ _LAZY = {
     "HybridHydrodynamic": "reduce.meanfield.hydrodynamic",
     "MarkovIFDiffusion": "reduce.meanfield.markov_if_diffusion",
     "FixedPoints": "reduce.meanfield.roots",
+    "first_passage_rate": "reduce.meanfield.firstpassage",
+    "first_passage_moments": "reduce.meanfield.firstpassage",
 }
 
 __all__ = list(_LAZY)
