@@ -130,7 +130,10 @@ def run_tauleap(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m
                 v *= decay
             for r in range(P):
                 if rel[r] > 0 and not exc[r]:
-                    v = -M_r + (v + M_r) * ifac[q, r] ** rel[r]
+                    f = ifac[q, r]
+                    if rel[r] > 1:
+                        f = f ** rel[r]
+                    v = -M_r + (v + M_r) * f
             v += poisson_alias_draw(s, ea_prob[q, 1], ea_alias[q, 1], _KB, mu_ext[q],
                                     ea_c[q, 1], ea_p[q, 1])
             for r in range(P):
