@@ -383,7 +383,7 @@ def _run_stepped(spec, method, st, seed, n_steps, rate_steps, rec_steps, edges, 
         last = (step0 + ns) // rec_steps
         n_smp = max(0, last - first + 1)
         hist, refc, kmean, kvar, carr = _buffers(spec, max(n_smp, 1), nb, do_coarse)
-        cap = N * (ns // 2 + 1) if do_spikes else N * (ns // 2 + 1)
+        cap = N * (ns // 2 + 1)      # a neuron spikes at most every other step
         spk_t = np.empty(cap)
         spk_i = np.empty(cap, np.int64)
         n_spk, n_s = kernel(st["V"], st["ref"], st["H"], *args_net, step0, ns, rate_steps,
