@@ -412,3 +412,24 @@ def test_degenerate_bootstrap_samples_half_count_and_no_exposure():
     b, _, _ = fit_columns(X, Y, E, beta_init=np.array([[0.0], [-1.5]]))
     assert b[0, 0] == pytest.approx(np.log(0.5 / 10.0))
     assert b[1, 0] == -1.5
+
+
+def test_three_populations_e1_e2_i():
+    """Any list of populations: E1, E2, I with pathway features (e.g. I onto E1)."""
+    pops = {"E1": 30, "E2": 30, "I": 20}
+    params = {"p_e1i": 0.5, "tau_e1i": 4.5, "p_e2i": 0.5, "tau_e2i": 4.5, "p_ie1": 0.4,
+              "tau_ie1": 1.2}
+    tr = synthetic_trajectory({q: G3 for q in pops}, pops, 60.0, seed=9, params=params,
+                              feature=lambda t: np.cos(t / 3.0))
+    for a, b in (("E1", "I"), ("E2", "I"), ("I", "E1")):
+        tr.arrays[f"samples/kick_mean/{a}{b}"] = tr.arrays[f"samples/kick_mean/{a}{a}"]
+    feats = {"E1": ["kick_mean/E1I"], "E2": ["kick_mean/E2I"], "I": ["kick_mean/IE1"]}
+    m = _quiet(TransitionRateEstimator("trajectory", features=feats).fit, [tr]).fetch_model()
+    ode = m.ode()
+    assert set(ode.params) == {"p_e1i", "tau_e1i", "p_e2i", "tau_e2i", "p_ie1", "tau_ie1",
+                               "n_i", "n_e1"}
+    assert set(ode.outputs) == {"rate_E1", "rate_E2", "rate_I"}
+    x = m.x0()
+    np.testing.assert_allclose(ode.jacobian(x), ode.fd_jacobian(x), rtol=1e-6, atol=1e-7)
+    run = m.chain().run(20.0, seed=1)
+    assert set(run.activity().counts) == {"E1", "E2", "I"}
