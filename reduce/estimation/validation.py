@@ -147,6 +147,8 @@ def integrate_ode(system, x0, t_end, dt_out=0.1, params=None, sizes=None, t_burn
                   method="LSODA", rtol=1e-7, atol=1e-10) -> ODERun:
     """Integrate a fitted ODE from ``x0`` for ``t_end`` ms and sample it every ``dt_out`` ms.
 
+    ``method`` (default LSODA, analytic Jacobian) falls back to BDF if it fails.
+
     ``sizes`` (population -> N) default to the system's ``n_<q>`` parameters (or 1).
     """
     from scipy.integrate import solve_ivp
@@ -155,9 +157,14 @@ def integrate_ode(system, x0, t_end, dt_out=0.1, params=None, sizes=None, t_burn
     dt_out = check_number("dt_out", dt_out, 0.0, t_end, lo_open=True, unit="ms")
     p = system.param_vector(**(params or {}))
     t_eval = np.arange(int(round(t_end / dt_out))) * dt_out
-    sol = solve_ivp(lambda t, x: system.rhs(x, p), (0.0, t_end), np.asarray(x0, float),
-                    method=method, jac=lambda t, x: system.jacobian(x, p), t_eval=t_eval,
-                    rtol=rtol, atol=atol)
+    def _solve(m):
+        return solve_ivp(lambda t, x: system.rhs(x, p), (0.0, t_end), np.asarray(x0, float),
+                         method=m, jac=lambda t, x: system.jacobian(x, p), t_eval=t_eval,
+                         rtol=rtol, atol=atol)
+
+    sol = _solve(method)
+    if not sol.success and method != "BDF":
+        sol = _solve("BDF")        # LSODA occasionally stops with "unexpected istate"
     if not sol.success:
         raise RuntimeError(f"integration of the fitted ODE failed: {sol.message}")
     X = sol.y.T
