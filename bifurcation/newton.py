@@ -137,6 +137,10 @@ def newton_solve(residual, jacobian, u0, tol=1e-10, max_iter=10, allow_singular=
             r = residual(u)
             if not np.all(np.isfinite(r)):
                 return NewtonResult(u, False, it, np.inf, "nonfinite")
+            if it == 1 and np.max(np.abs(r)) <= 1e-3 * tol:
+                # already a solution (e.g. a located special point where the Jacobian is
+                # singular): nothing to do
+                return NewtonResult(u, True, 0, float(np.max(np.abs(r))), "converged")
             du = LinearSolver(jacobian(u), allow_singular).solve(-r)
         except NonFinite:
             return NewtonResult(u, False, it, np.inf, "nonfinite")
