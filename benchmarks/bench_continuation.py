@@ -16,7 +16,7 @@ stability at a Hopf point in ``B``.
    point, LP/HB/BP test functions, the Hopf point located to Newton tolerance. Timed.
 2. Brute force: the same loss of stability found by integrating the ODE (scipy LSODA with the
    analytic Jacobian) from the equilibrium plus a perturbation, and classifying growth vs.
-   decay of the oscillation (peak-to-peak of x_0 late vs. early in the run): (a) a grid
+   decay of the oscillation (largest peak-to-peak late vs. early in the run): (a) a grid
    sweep in ``B`` with spacing ``delta * B_H`` and (b) bisection to ``delta``, for
    ``delta = 1e-2`` and ``1e-3``. Each integration must run for
    ``T = 3 / |Re lambda|`` at distance ``delta B_H`` from the Hopf point to see the growth or
@@ -102,8 +102,8 @@ def equilibrium_guess(sys):
 
 def grows(sys, B, x_guess, T, seed=0):
     """Integrate from the equilibrium at B plus a 1e-4 perturbation for time T; True if the
-    oscillation grew: peak-to-peak of x_0 over [0.8T, T] larger than over the first two
-    periods [0, 16] (before any growth could saturate on a limit cycle).
+    oscillation grew: the largest peak-to-peak over the states in [0.8T, T] exceeds that over
+    the first two periods [0, 16] (before any growth could saturate on a limit cycle).
     Returns (grew, wall seconds, cpu seconds, simulated time)."""
     from bifurcation.newton import newton_solve
 
@@ -118,8 +118,9 @@ def grows(sys, B, x_guess, T, seed=0):
     sol = solve_ivp(lambda t, x: _rhs(x, p), (0, T), x0, method="LSODA",
                     jac=lambda t, x: _jac(x, p), rtol=1e-8, atol=1e-10,
                     t_eval=np.r_[t_early, t_late])
-    early = np.ptp(sol.y[0, :len(t_early)])
-    late = np.ptp(sol.y[0, len(t_early):])
+    # largest peak-to-peak over all states (the critical mode may be localised anywhere)
+    early = np.max(np.ptp(sol.y[:, :len(t_early)], axis=1))
+    late = np.max(np.ptp(sol.y[:, len(t_early):], axis=1))
     return bool(late > early), time.perf_counter() - t0, time.process_time() - c0, T
 
 
