@@ -138,8 +138,19 @@ def run_lif(spec: LIFSpec, model: str, params: dict, t_end: float, seed, out=Non
     g_i = np.full(N, float(spec.g_init[1]))
     ref_end = np.zeros(N, np.int64)
     D = spec.max_delay_steps + 1
-    ring_e = np.zeros((D, N), np.float32)
-    ring_i = np.zeros((D, N), np.float32)
+    # spike queues by arrival slot (grown by the kernel when full) and per-neuron input counts
+    queue_e = np.empty((D, 1024), np.int32)
+    queue_i = np.empty((D, 1024), np.int32)
+    ce = np.zeros(D, np.int64)
+    ci = np.zeros(D, np.int64)
+    in_e = np.zeros(N)
+    in_i = np.zeros(N)
+    exc_pops = np.flatnonzero(spec.pop_exc == 1)
+    inh_pops = np.flatnonzero(spec.pop_exc == 0)
+    w_exc = float(spec.w_pre[exc_pops[0]]) if exc_pops.size else 0.0
+    w_inh = float(spec.w_pre[inh_pops[0]]) if inh_pops.size else 0.0
+    if (np.any(spec.w_pre[exc_pops] != w_exc) or np.any(spec.w_pre[inh_pops] != w_inh)):
+        raise ParameterError("all excitatory (inhibitory) populations must share one weight")
     kernels.seed_numba(spawn_seeds(seed, 1)[0] % (2**32))
     next_ext = np.empty(N)
     kernels.init_next_ext(next_ext, pop_of, spec.ext_lam)
@@ -233,10 +244,12 @@ def run_lif(spec: LIFSpec, model: str, params: dict, t_end: float, seed, out=Non
                         traces, record_spikes, spk_t, spk_i, 0,
                     )
                 else:
-                    done, n_spk = kernels.run_steps(
+                    done, n_spk, queue_e, queue_i = kernels.run_steps(
                         spec.kind, n + done_total, steps - done_total, spec.fp,
-                        spec.ref_steps, v, g_e, g_i, ref_end, next_ext, next_ext_i, ring_e,
-                        ring_i, pop_of, spec.pop_exc, spec.w_pre, spec.ext_lam, spec.w_ext,
+                        spec.ref_steps, v, g_e, g_i, ref_end, next_ext, next_ext_i, queue_e,
+                        queue_i,
+                        ce, ci, in_e, in_i, w_exc, w_inh,
+                        pop_of, spec.pop_exc, spec.w_pre, spec.ext_lam, spec.w_ext,
                         spec.ext_lam_i, spec.w_ext_i,
                         stored, ptr, idx, dly, paths_t, dt, buf_idx, buf_del,
                         rate_every, b0, rate_counts,
@@ -277,6 +290,7 @@ def run_lif(spec: LIFSpec, model: str, params: dict, t_end: float, seed, out=Non
             "rate_dt": rate_every * dt, "record_dt": sample_every * dt, "dt": dt,
             "method": "fixed-step", "connectivity": spec.connectivity,
             "kernel": "direct" if direct else "ring",
+            "queue_capacity": int(queue_e.shape[1]) if not direct else 0,
             "n_synapses": n_syn if n_syn is not None else -1,
             "wall_time_s": wall, "kernel_time_s": wall_kernel, "connect_time_s": t_conn,
             "kernel_cpu_s": cpu_kernel, "connect_cpu_s": c_conn,

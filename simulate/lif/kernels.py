@@ -7,9 +7,11 @@ neuron, in this order:
 1. External input: the number of events of its excitatory (and, optionally, inhibitory)
    Poisson input (λ events per step, the superposed rate of all external inputs) falling in
    the step, counted exactly from exponential inter-event times kept per neuron.
-2. Recurrent input: the summed weights of the spikes whose delay ends in this step (a ring
-   buffer of ``D`` slots; a spike emitted in step m with delay d ≥ 1 steps lands in slot
-   (m + d) mod D).
+2. Recurrent input: the summed weights of the spikes whose delay ends in this step. Spikes
+   are queued by arrival step: a spike emitted in step m with delay d ≥ 1 steps appends its
+   target's id to the queue of slot (m + d) mod D (one queue per slot and per E/I, so the
+   writes are sequential); at the start of step n the queue of slot n mod D is emptied into a
+   per-neuron input count (N numbers, cache resident).
 3. The neuron update, by kind:
 
    ``COND_INSTANT`` (models.md §4, instantaneous conductances). The leak is exact,
@@ -66,14 +68,24 @@ def init_next_ext(next_ext, pop_of, ext_lam):
 
 
 @njit(cache=True)
+def _grow(q):
+    """Double the capacity of a (D, cap) queue array."""
+    new = np.empty((q.shape[0], 2 * q.shape[1]), q.dtype)
+    new[:, :q.shape[1]] = q
+    return new
+
+
+@njit(cache=True)
 def run_steps(kind, n0, n_steps, fp, ref_steps,
-              v, g_e, g_i, ref_end, next_ext, next_ext_i, ring_e, ring_i,
+              v, g_e, g_i, ref_end, next_ext, next_ext_i, qe, qi, ce, ci, in_e, in_i,
+              w_exc, w_inh,
               pop_of, pop_exc, w_pre, ext_lam, w_ext, ext_lam_i, w_ext_i,
               stored, ptr, idx, dly, paths, dt, buf_idx, buf_del,
               rate_every, b0, rate_counts,
               sample_every, s0, v_lo, v_width, hist, n_ref, v_sum, trace_ids, traces,
               record_spikes, spk_t, spk_i, n_spk):
-    """Advance ``n_steps`` steps from absolute step ``n0``; return (steps done, spikes).
+    """Advance ``n_steps`` steps from absolute step ``n0``; return (steps done, spikes,
+    qe, qi) — the queues are returned because they may have been enlarged.
 
     Stops early (returning fewer steps) if the spike buffer could overflow in the next step.
     ``rate_counts[b, q]`` counts the spikes of population q in rate bin ``n // rate_every −
@@ -81,7 +93,7 @@ def run_steps(kind, n0, n_steps, fp, ref_steps,
     (n+1)//sample_every − 1 − s0.
     """
     N = v.shape[0]
-    D = ring_e.shape[0]
+    D = qe.shape[0]
     e_l = fp[P_EL]
     e_e = fp[P_EE]
     e_i = fp[P_EI]
@@ -99,9 +111,15 @@ def run_steps(kind, n0, n_steps, fp, ref_steps,
     for s in range(n_steps):
         n = n0 + s
         if record_spikes and n_spk + N > cap:
-            return s, n_spk
+            return s, n_spk, qe, qi
         slot = n % D
         b = n // rate_every - b0
+        for k in range(ce[slot]):
+            in_e[qe[slot, k]] += 1.0
+        ce[slot] = 0
+        for k in range(ci[slot]):
+            in_i[qi[slot, k]] += 1.0
+        ci[slot] = 0
         for i in range(N):
             q = pop_of[i]
             ne = 0
@@ -112,7 +130,8 @@ def run_steps(kind, n0, n_steps, fp, ref_steps,
                     ne += 1
                     x += -np.log(1.0 - np.random.random()) / lam
                 next_ext[i] = x - 1.0
-            xi = ring_i[slot, i]
+            xi = in_i[i] * w_inh
+            in_i[i] = 0.0
             lam = ext_lam_i[q]
             if lam > 0.0:
                 x = next_ext_i[i]
@@ -122,9 +141,8 @@ def run_steps(kind, n0, n_steps, fp, ref_steps,
                     x += -np.log(1.0 - np.random.random()) / lam
                 next_ext_i[i] = x - 1.0
                 xi += w_ext_i[q] * ni
-            xe = ring_e[slot, i]
-            ring_e[slot, i] = 0.0
-            ring_i[slot, i] = 0.0
+            xe = in_e[i] * w_exc
+            in_e[i] = 0.0
             frozen = n < ref_end[i]
             vv = v[i]
             if kind == COND_EXP:
@@ -159,23 +177,38 @@ def run_steps(kind, n0, n_steps, fp, ref_steps,
                     spk_t[n_spk] = n
                     spk_i[n_spk] = i
                     n_spk += 1
-                w = w_pre[q]
                 exc = pop_exc[q]
                 if stored:
                     for k in range(ptr[i], ptr[i + 1]):
                         sl = (n + dly[k]) % D
                         if exc:
-                            ring_e[sl, idx[k]] += w
+                            c = ce[sl]
+                            if c == qe.shape[1]:
+                                qe = _grow(qe)
+                            qe[sl, c] = idx[k]
+                            ce[sl] = c + 1
                         else:
-                            ring_i[sl, idx[k]] += w
+                            c = ci[sl]
+                            if c == qi.shape[1]:
+                                qi = _grow(qi)
+                            qi[sl, c] = idx[k]
+                            ci[sl] = c + 1
                 else:
-                    c = targets_of(i, paths, dt, buf_idx, buf_del)
-                    for k in range(c):
+                    cnt = targets_of(i, paths, dt, buf_idx, buf_del)
+                    for k in range(cnt):
                         sl = (n + buf_del[k]) % D
                         if exc:
-                            ring_e[sl, buf_idx[k]] += w
+                            c = ce[sl]
+                            if c == qe.shape[1]:
+                                qe = _grow(qe)
+                            qe[sl, c] = buf_idx[k]
+                            ce[sl] = c + 1
                         else:
-                            ring_i[sl, buf_idx[k]] += w
+                            c = ci[sl]
+                            if c == qi.shape[1]:
+                                qi = _grow(qi)
+                            qi[sl, c] = buf_idx[k]
+                            ci[sl] = c + 1
             v[i] = vv
         if (n + 1) % sample_every == 0:
             si = (n + 1) // sample_every - 1 - s0
@@ -194,7 +227,7 @@ def run_steps(kind, n0, n_steps, fp, ref_steps,
                 hist[si, q, kb] += 1
             for k in range(trace_ids.shape[0]):
                 traces[si, k] = v[trace_ids[k]]
-    return n_steps, n_spk
+    return n_steps, n_spk, qe, qi
 
 
 @njit(cache=True, fastmath=True, inline="always")
