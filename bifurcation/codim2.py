@@ -48,6 +48,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 
 import numpy as np
@@ -468,7 +469,9 @@ def continue_codim2(point, params, bounds, settings=None, **kwargs):
         equilibria along the curve; ``stable`` whether every non-critical eigenvalue has a
         negative real part; ``data["kappa"]`` (HB-curve: ``omega^2``, negative on neutral
         saddles) and ``data["omega"]``; codimension-two points in ``special_points``;
-        continued in both directions.
+        continued in both directions. When no step succeeds with the given ``fd_step`` (as on a
+        right-hand side that is only piecewise smooth), the run is repeated once with
+        ``fd_step = 3e-3`` and the message says so.
     """
     if not isinstance(point, SpecialPoint):
         raise ParameterError(f"point must be a SpecialPoint, got {type(point).__name__}")
@@ -486,7 +489,21 @@ def continue_codim2(point, params, bounds, settings=None, **kwargs):
                              f"or 'HB' (or cycle points 'LPC', 'PD', 'NS')")
     st = ContinuationSettings.from_kwargs(settings, **kwargs)
     with blas_limit(st.blas_threads):
-        return _continue_codim2(point, params, bounds, st)
+        curve = _continue_codim2(point, params, bounds, st)
+        if len(curve) <= 1 and not curve.success and st.fd_step < 3e-3:
+            # no step at all: typical of a right-hand side that is only piecewise smooth,
+            # where differences of the Jacobian with a small step see the kinks; retry once
+            # with a larger difference step (it averages over them)
+            retry = dataclasses.replace(st, fd_step=3e-3,
+                                        newton_max_iter=max(st.newton_max_iter, 12))
+            curve2 = _continue_codim2(point, params, bounds, retry)
+            if len(curve2) > 1:
+                curve2.message += (f" [retried with fd_step = 3e-3 and newton_max_iter = "
+                                   f"{retry.newton_max_iter} after no step succeeded with "
+                                   f"fd_step = {st.fd_step:g}: the right-hand side may not be "
+                                   f"smooth]")
+                return curve2
+        return curve
 
 
 def _continue_codim2(point, params, bounds, st):
