@@ -95,6 +95,11 @@ class CycleSettings:
         ``"full"`` (new Jacobian every iteration), ``"chord"`` (one factorisation per step
         while it contracts; tangents then come from the predictor's matrix, special points
         are still located with full Newton) or ``"auto"`` (default: chord for n ≥ 20).
+    linear_solver : str
+        ``"sparse"`` (SuperLU of the whole collocation system), ``"condensed"`` (condensation
+        of parameters: dense LU per interval, then a sparse cyclic system of the interval
+        start nodes; :mod:`.condensed`) or ``"auto"`` (default: condensed when n ≥ 20 and the
+        Jacobian is at least 8 % full, where the sparse LU fills in badly).
     """
 
     ntst: int = 20
@@ -117,6 +122,7 @@ class CycleSettings:
     store_orbits: bool = True
     pd_criticality: bool = True
     newton: str = "auto"
+    linear_solver: str = "auto"
 
     @classmethod
     def from_kwargs(cls, **kw):
@@ -139,6 +145,9 @@ class CycleSettings:
         for k in s.detect:
             if k not in ("LPC", "PD", "NS"):
                 raise ParameterError(f"detect contains {k!r}; valid: 'LPC', 'PD', 'NS'")
+        if s.linear_solver not in ("auto", "sparse", "condensed"):
+            raise ParameterError(f"linear_solver = {s.linear_solver!r} is not one of 'auto', "
+                                 "'sparse', 'condensed'")
         if s.newton not in ("auto", "full", "chord"):
             raise ParameterError(f"newton = {s.newton!r} is not one of 'auto', 'full', 'chord'")
         if s.direction not in ("both", "forward", "backward"):
@@ -210,7 +219,7 @@ class _Runner:
         guess = sol0.with_vector(Ypred)
         sol, lu, nit = newton_cycle(coll, guess, sol0.U, a, a @ Ypred, tol=self.s.newton_tol,
                                     max_iter=self.s.newton_max_iter, stats=self.stats,
-                                    chord=chord)
+                                    chord=chord, condensed=self.s.linear_solver)
         tn = tangent_from_lu(lu, Y0.size, w, t)
         if chord:
             nit = (nit + 1) // 2  # chord iterations are cheap: count two as one
@@ -221,7 +230,8 @@ class _Runner:
         a = np.zeros(size)
         a[-1] = 1.0
         sol, lu, nit = newton_cycle(coll, guess, U_ref, a, value, tol=self.s.newton_tol,
-                                    max_iter=self.s.newton_max_iter, stats=self.stats)
+                                    max_iter=self.s.newton_max_iter, stats=self.stats,
+                                    condensed=self.s.linear_solver)
         return sol, lu, nit
 
     # ------------------------------------------------------------------ locating

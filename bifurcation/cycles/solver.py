@@ -71,6 +71,29 @@ def weights(mesh: Mesh, n: int) -> np.ndarray:
     return np.concatenate([w, [1.0, 1.0]])
 
 
+def _condensed(coll: Collocation, U, T, p, free, phase_row, last_row, F):
+    from .condensed import CondensedLU
+
+    t0 = time.perf_counter()
+    J, uc = coll.jacobians(U, p)
+    names = [list(coll.system.param_index)[free]]
+    dp = coll.dfdp_at(uc, p, names)[..., 0]
+    TIMERS["jacobians"] += time.perf_counter() - t0
+    G = np.column_stack([-F.reshape(-1), -T * dp.reshape(-1)])
+    B = np.vstack([np.concatenate([phase_row, [0.0, 0.0]]), last_row])
+    return CondensedLU(coll, J, T, G, B)
+
+
+def use_condensed(coll: Collocation, U, p, setting="auto") -> bool:
+    """Condensation when asked, or ("auto") when n ≥ 20 and the Jacobian is ≥ 8 % full."""
+    if setting in ("condensed", True):
+        return True
+    if setting in ("sparse", False) or coll.n < 20:
+        return False
+    J = coll.system.jacobian(U[0], p)
+    return bool(np.mean(J != 0) >= 0.08)
+
+
 def _matrix(coll: Collocation, U, T, p, free, phase_row, last_row, F):
     n, M = coll.n, coll.M
     t0 = time.perf_counter()
@@ -93,7 +116,7 @@ def _matrix(coll: Collocation, U, T, p, free, phase_row, last_row, F):
 
 
 def newton_cycle(coll: Collocation, sol: CycleSolution, U_ref, last_row, last_rhs, *,
-                 tol=1e-9, max_iter=10, stats=None, chord=False):
+                 tol=1e-9, max_iter=10, stats=None, chord=False, condensed="auto"):
     """Solve the collocation system with phase reference ``U_ref`` and ``last_row·Y = last_rhs``.
 
     Returns ``(solution, lu, iterations)``; ``lu`` is the SuperLU factorisation of the last
@@ -101,8 +124,12 @@ def newton_cycle(coll: Collocation, sol: CycleSolution, U_ref, last_row, last_rh
     ``chord=True`` the matrix is factorised once and reused while the updates shrink by a
     factor of at least 2 per iteration (refactorised otherwise): fewer factorisations, a few
     more cheap iterations; the returned ``lu`` is then the one of the first iterate.
+    ``condensed``: True (condensation of parameters, :mod:`.condensed`), False (SuperLU of the
+    whole sparse system) or "auto" (see :func:`use_condensed`).
     """
     free = sol.free
+    if not isinstance(condensed, bool):
+        condensed = use_condensed(coll, sol.U, sol.p, condensed)
     phase = coll.phase_row(U_ref)
     Y = sol.vector()
     cur = sol
@@ -120,15 +147,22 @@ def newton_cycle(coll: Collocation, sol: CycleSolution, U_ref, last_row, last_rh
             raise NewtonFailure(str(e), "nonfinite") from e
         res = np.concatenate([R, [phase @ cur.U.ravel()], [last_row @ Y - last_rhs]])
         if refactor or not chord or lu is None:
-            K, _ = _matrix(coll, cur.U, cur.T, cur.p, free, phase, last_row, F)
             if stats is not None:
                 stats["jacobian_evaluations"] = stats.get("jacobian_evaluations", 0) + 1
                 stats["factorizations"] = stats.get("factorizations", 0) + 1
-            t0 = time.perf_counter()
-            try:
-                lu = spla.splu(K, permc_spec="COLAMD", options={"SymmetricMode": False})
-            except RuntimeError as e:
-                raise NewtonFailure(f"singular Newton matrix ({e})", "singular") from e
+            if condensed:
+                t0 = time.perf_counter()
+                try:
+                    lu = _condensed(coll, cur.U, cur.T, cur.p, free, phase, last_row, F)
+                except (RuntimeError, np.linalg.LinAlgError, ValueError) as e:
+                    raise NewtonFailure(f"singular Newton matrix ({e})", "singular") from e
+            else:
+                K, _ = _matrix(coll, cur.U, cur.T, cur.p, free, phase, last_row, F)
+                t0 = time.perf_counter()
+                try:
+                    lu = spla.splu(K, permc_spec="COLAMD", options={"SymmetricMode": False})
+                except RuntimeError as e:
+                    raise NewtonFailure(f"singular Newton matrix ({e})", "singular") from e
             refactor = False
         else:
             t0 = time.perf_counter()

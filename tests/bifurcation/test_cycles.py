@@ -233,3 +233,30 @@ def test_floquet_sparse_path_stiff_closed_form():
         big = exact > 1e-3
         assert np.allclose(np.sort(mu.real)[::-1][big], exact[big], rtol=1e-6, atol=1e-9)
         assert br.data["trivial_multiplier_error"][i] < 1e-8
+
+
+def test_condensed_linear_solver_matches_sparse_and_closed_form():
+    """Condensation of parameters gives the same Newton steps as the sparse LU."""
+    import scipy.sparse.linalg as spla
+
+    from bifurcation.cycles.collocation import uniform_mesh
+    from bifurcation.cycles.solver import _condensed, _matrix
+
+    s = rossler_system(2.5)
+    c = Collocation(s, uniform_mesh(7, 4), 2)
+    rng = np.random.default_rng(1)
+    U = np.array([1.0, 1.0, 0.0]) + 0.3 * rng.standard_normal((c.M, 3))
+    _, F = c.residual(U, 6.0, s.p0)
+    last = rng.standard_normal(U.size + 2)
+    ph = c.phase_row(U + 0.1)
+    K, _ = _matrix(c, U, 6.0, s.p0, 2, ph, last, F)
+    b = rng.standard_normal(U.size + 2)
+    x_sparse = spla.splu(K).solve(b)
+    x_cond = _condensed(c, U, 6.0, s.p0, 2, ph, last, F).solve(b)
+    assert np.allclose(x_cond, x_sparse, rtol=1e-10, atol=1e-12)
+    sys_ = hopf_system(beta=0.5, omega=2.0, sigma=-1.0)
+    br = continue_cycles(_circle_guess(sys_, 0.5, -1.0, 2.0), "beta", (0.3, 0.7), ntst=8,
+                         max_points=20, linear_solver="condensed")
+    r = hopf_radius(br.params["beta"], -1.0)
+    assert np.max(np.abs(br.amplitude - 2 * r)) < 1e-5
+    assert np.max(np.abs(br.periods - np.pi)) < 1e-5
