@@ -85,7 +85,8 @@ CACHE_FORMAT = "snnreduce-step-cache/1"
 REPORT_FORMAT = "snnreduce-case-report/1"
 
 #: Built-in cases: name -> module (imported on first use, which registers the class).
-BUILTIN_CASES: dict[str, str] = {"gamma": "case_studies.gamma"}
+BUILTIN_CASES: dict[str, str] = {"gamma": "case_studies.gamma",
+                                  "metastability": "case_studies.metastability"}
 
 _REGISTRY: dict[str, type] = {}
 

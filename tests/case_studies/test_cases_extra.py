@@ -1,0 +1,127 @@
+"""Extra case studies (metastability, brunel, hydrodynamic-limit): fast synthetic runs of the
+pipeline and the report schema; the real quick runs are marked slow.
+
+The synthetic network of the metastability tests is a two-state renewal process with known
+dwell times (independent reference), so the switching pipeline is checked against it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from case_studies import framework as fw
+from case_studies import metastability as meta
+from case_studies.cli.main import main
+from simulate.activity import PopulationActivity
+
+# synthetic dwell times: 100 ms + Exp(mean 100 ms), mean 200 ms (no dwell shorter than the
+# 50-ms smoothing window, so none is missed by the analysis)
+_D_MIN, _D_EXP = 100.0, 100.0
+
+
+def _fake_simulate_task(task):
+    p, n_e, t_end, seed = task
+    rng = np.random.default_rng(seed % 2**32)
+    dt = float(p["record_ms"])
+    n = int(t_end / dt)
+    state = np.zeros(n, int)
+    t, s = 0.0, 0
+    while t < t_end:
+        d = _D_MIN + rng.exponential(_D_EXP)
+        state[int(t / dt): int(min(t + d, t_end) / dt)] = s
+        t, s = t + d, 1 - s
+    hi, lo = 0.040, 0.005      # spikes per ms per neuron
+    n_i = meta._n_i(n_e)
+    counts = {"E1": rng.poisson(n_e * dt * np.where(state == 0, hi, lo)),
+              "E2": rng.poisson(n_e * dt * np.where(state == 1, hi, lo)),
+              "I": rng.poisson(n_i * dt * 0.03, n)}
+    act = PopulationActivity(np.arange(n) * dt, dt, counts, {"E1": n_e, "E2": n_e, "I": n_i})
+    return {"n_e": int(n_e), "n_i": n_i, "t_end": float(t_end), "seed": int(seed),
+            "activity": act, "rates_hz": act.mean_rates_hz(p["t_burn"])}
+
+
+def _no_chain(monkeypatch):
+    real = fw.RunContext.require
+
+    def require(self, module, attr=None):
+        if module.startswith("reduce"):
+            raise fw.StepSkipped(f"capability {module}.{attr} is not available in this build")
+        return real(self, module, attr)
+
+    monkeypatch.setattr(fw.RunContext, "require", require)
+
+
+def test_bimodality_coefficient_closed_forms():
+    rng = np.random.default_rng(0)
+    # uniform: skew 0, excess kurtosis -6/5 -> BC = 1/(9/5) = 5/9; normal: 1/3.
+    # standard errors at n = 2e5: skew sqrt(6/n) ~ 0.005, kurtosis sqrt(24/n) ~ 0.011
+    # -> BC changes by < 0.01
+    assert meta.bimodality_coefficient(rng.uniform(size=200_000)) == pytest.approx(5 / 9, abs=0.01)
+    assert meta.bimodality_coefficient(rng.normal(size=200_000)) == pytest.approx(1 / 3, abs=0.01)
+    # symmetric mixture of N(±5, 1): skew 0, E x² = 26, E x⁴ = 625 + 6·25 + 3 = 778,
+    # so BC = 1 / (E x⁴ / (E x²)²) = 676/778
+    x = np.r_[rng.normal(-5, 1, 100_000), rng.normal(5, 1, 100_000)]
+    assert meta.bimodality_coefficient(x) == pytest.approx(676 / 778, abs=0.01)
+
+
+def test_metastability_synthetic_pipeline(tmp_path, monkeypatch):
+    monkeypatch.setattr(meta, "_simulate_task", _fake_simulate_task)
+    _no_chain(monkeypatch)
+    over = {"sizes": "100,120,150", "t_ends": "30000,30000,30000"}
+    rep = fw.run_case("metastability", tmp_path, overrides=over, progress=False,
+                      log=lambda m: None)
+    steps = {s["name"]: s for s in rep["steps"]}
+    assert steps["simulate"]["status"] == "done" and steps["switching"]["status"] == "done"
+    assert steps["chain"]["status"] == "skipped" and "reduce" in steps["chain"]["reason"]
+    assert steps["scaling"]["status"] == "done" and steps["figures"]["status"] == "done"
+    checks = {c["name"]: c for c in rep["checks"]}
+    for name in ("switches", "bimodal", "symmetric"):
+        assert checks[name]["pass"] is True, checks[name]
+    # equal dwells at every size: the increase check must fail (it can fail)
+    assert checks["dwell-increases"]["pass"] is False
+    assert checks["chain-bimodal"]["status"] == "skipped"
+    assert rep["status"] == "failed"
+    # mean dwell against the renewal process's 200 ms: ~150 dwells per 30 s run, sd of a
+    # dwell 100 ms -> standard error of the pooled mean ~8 ms; 4 SE + 10 ms (analysis grid)
+    for label, s in rep["summary"]["switching"].items():
+        assert s["pooled"]["mean_dwell_ms"] == pytest.approx(_D_MIN + _D_EXP, abs=42.0), label
+    assert {f["name"] for f in rep["figures"]} == {"order_parameter", "dwell_times",
+                                                   "dwell_vs_N"}
+    for f in rep["figures"]:
+        for ext in ("png", "pdf", "csv"):
+            assert (tmp_path / "figures" / f"{f['name']}.{ext}").exists()
+    assert (tmp_path / "tables" / "switching.csv").exists()
+
+
+def test_metastability_cli_quick_schema(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(meta, "_simulate_task", _fake_simulate_task)
+    _no_chain(monkeypatch)
+    out = tmp_path / "q"
+    code = main(["reproduce", "metastability", "--quick", "--out", str(out), "--no-progress",
+                 "--json"])
+    rep = json.loads((out / "report.json").read_text())
+    assert code == 0
+    assert rep["case"] == "metastability" and rep["quick"]["enabled"] is True
+    assert set(rep["quick"]["reductions"]) == {"sizes", "t_ends", "chain_t_end"}
+    assert set(rep["quick"]["skipped_checks"]) == {"dwell-increases", "chain-dwell-vs-network"}
+    for c in rep["checks"]:
+        assert {"name", "value", "reference", "tolerance", "pass", "status"} <= set(c)
+    checks = {c["name"]: c for c in rep["checks"]}
+    assert checks["switches"]["pass"] and checks["symmetric"]["pass"]
+    assert checks["dwell-increases"]["reason"].startswith("--quick")
+
+
+@pytest.mark.slow
+def test_metastability_quick_real(tmp_path):
+    """The real quick case (network + finite-N MA chain): ~1 min wall, ~40 s CPU."""
+    rep = fw.run_case("metastability", tmp_path, quick=True, progress=False,
+                      log=lambda m: None)
+    checks = {c["name"]: c for c in rep["checks"]}
+    for name in ("switches", "bimodal", "symmetric"):
+        assert checks[name]["pass"] is True, checks[name]
+    if checks["chain-bimodal"]["status"] != "skipped":
+        assert checks["chain-bimodal"]["pass"] is True
+    assert rep["status"] in ("ok", "incomplete")
