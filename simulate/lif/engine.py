@@ -139,8 +139,11 @@ def run_lif(spec: LIFSpec, model: str, params: dict, t_end: float, seed, out=Non
     ref_end = np.zeros(N, np.int64)
     D = spec.max_delay_steps + 1
     # spike queues by arrival slot (grown by the kernel when full) and per-neuron input counts
-    queue_e = np.empty((D, 1024), np.int32)
-    queue_i = np.empty((D, 1024), np.int32)
+    use_queue = spec.connectivity == "stored"
+    queue_e = np.empty((D if use_queue else 1, 1024), np.int32)
+    queue_i = np.empty((D if use_queue else 1, 1024), np.int32)
+    ring_e = np.zeros((1, 1) if use_queue else (D, N), np.float32)
+    ring_i = np.zeros((1, 1) if use_queue else (D, N), np.float32)
     ce = np.zeros(D, np.int64)
     ci = np.zeros(D, np.int64)
     in_e = np.zeros(N)
@@ -247,8 +250,7 @@ def run_lif(spec: LIFSpec, model: str, params: dict, t_end: float, seed, out=Non
                     done, n_spk, queue_e, queue_i = kernels.run_steps(
                         spec.kind, n + done_total, steps - done_total, spec.fp,
                         spec.ref_steps, v, g_e, g_i, ref_end, next_ext, next_ext_i, queue_e,
-                        queue_i,
-                        ce, ci, in_e, in_i, w_exc, w_inh,
+                        queue_i, ce, ci, in_e, in_i, use_queue, ring_e, ring_i, w_exc, w_inh,
                         pop_of, spec.pop_exc, spec.w_pre, spec.ext_lam, spec.w_ext,
                         spec.ext_lam_i, spec.w_ext_i,
                         stored, ptr, idx, dly, paths_t, dt, buf_idx, buf_del,
@@ -290,7 +292,8 @@ def run_lif(spec: LIFSpec, model: str, params: dict, t_end: float, seed, out=Non
             "rate_dt": rate_every * dt, "record_dt": sample_every * dt, "dt": dt,
             "method": "fixed-step", "connectivity": spec.connectivity,
             "kernel": "direct" if direct else "ring",
-            "queue_capacity": int(queue_e.shape[1]) if not direct else 0,
+            "delivery": "direct" if direct else ("queue" if use_queue else "ring"),
+            "queue_capacity": int(queue_e.shape[1]) if (use_queue and not direct) else 0,
             "n_synapses": n_syn if n_syn is not None else -1,
             "wall_time_s": wall, "kernel_time_s": wall_kernel, "connect_time_s": t_conn,
             "kernel_cpu_s": cpu_kernel, "connect_cpu_s": c_conn,

@@ -7,11 +7,14 @@ neuron, in this order:
 1. External input: the number of events of its excitatory (and, optionally, inhibitory)
    Poisson input (λ events per step, the superposed rate of all external inputs) falling in
    the step, counted exactly from exponential inter-event times kept per neuron.
-2. Recurrent input: the summed weights of the spikes whose delay ends in this step. Spikes
-   are queued by arrival step: a spike emitted in step m with delay d ≥ 1 steps appends its
-   target's id to the queue of slot (m + d) mod D (one queue per slot and per E/I, so the
-   writes are sequential); at the start of step n the queue of slot n mod D is emptied into a
-   per-neuron input count (N numbers, cache resident).
+2. Recurrent input: the summed weights of the spikes whose delay ends in this step. A spike
+   emitted in step m with delay d ≥ 1 steps arrives in slot (m + d) mod D. Two delivery
+   modes: ``queue`` (stored connectivity) appends the target's id to the queue of that slot
+   (one queue per slot and per E/I, so the writes are sequential; at the start of step n the
+   queue of slot n mod D is emptied into a per-neuron input count, N numbers, cache
+   resident) — fast, memory proportional to the spikes in flight; ``ring`` (procedural
+   connectivity) adds to a dense D × N count buffer — memory D·N, independent of K and of the
+   rate, as procedural connectivity requires.
 3. The neuron update, by kind:
 
    ``COND_INSTANT`` (models.md §4, instantaneous conductances). The leak is exact,
@@ -78,7 +81,7 @@ def _grow(q):
 @njit(cache=True)
 def run_steps(kind, n0, n_steps, fp, ref_steps,
               v, g_e, g_i, ref_end, next_ext, next_ext_i, qe, qi, ce, ci, in_e, in_i,
-              w_exc, w_inh,
+              use_queue, ring_e, ring_i, w_exc, w_inh,
               pop_of, pop_exc, w_pre, ext_lam, w_ext, ext_lam_i, w_ext_i,
               stored, ptr, idx, dly, paths, dt, buf_idx, buf_del,
               rate_every, b0, rate_counts,
@@ -93,7 +96,7 @@ def run_steps(kind, n0, n_steps, fp, ref_steps,
     (n+1)//sample_every − 1 − s0.
     """
     N = v.shape[0]
-    D = qe.shape[0]
+    D = qe.shape[0] if use_queue else ring_e.shape[0]
     e_l = fp[P_EL]
     e_e = fp[P_EE]
     e_i = fp[P_EI]
@@ -114,12 +117,19 @@ def run_steps(kind, n0, n_steps, fp, ref_steps,
             return s, n_spk, qe, qi
         slot = n % D
         b = n // rate_every - b0
-        for k in range(ce[slot]):
-            in_e[qe[slot, k]] += 1.0
-        ce[slot] = 0
-        for k in range(ci[slot]):
-            in_i[qi[slot, k]] += 1.0
-        ci[slot] = 0
+        if use_queue:
+            for k in range(ce[slot]):
+                in_e[qe[slot, k]] += 1.0
+            ce[slot] = 0
+            for k in range(ci[slot]):
+                in_i[qi[slot, k]] += 1.0
+            ci[slot] = 0
+        else:
+            for i in range(N):
+                in_e[i] += ring_e[slot, i]
+                ring_e[slot, i] = 0.0
+                in_i[i] += ring_i[slot, i]
+                ring_i[slot, i] = 0.0
         for i in range(N):
             q = pop_of[i]
             ne = 0
@@ -178,7 +188,21 @@ def run_steps(kind, n0, n_steps, fp, ref_steps,
                     spk_i[n_spk] = i
                     n_spk += 1
                 exc = pop_exc[q]
-                if stored:
+                if not use_queue:
+                    if stored:
+                        cnt = ptr[i + 1] - ptr[i]
+                        for k in range(cnt):
+                            buf_idx[k] = idx[ptr[i] + k]
+                            buf_del[k] = dly[ptr[i] + k]
+                    else:
+                        cnt = targets_of(i, paths, dt, buf_idx, buf_del)
+                    for k in range(cnt):
+                        sl = (n + buf_del[k]) % D
+                        if exc:
+                            ring_e[sl, buf_idx[k]] += 1.0
+                        else:
+                            ring_i[sl, buf_idx[k]] += 1.0
+                elif stored:
                     for k in range(ptr[i], ptr[i + 1]):
                         sl = (n + dly[k]) % D
                         if exc:
