@@ -20,3 +20,9 @@ __all__ = [
     "hz_to_omega",
     "omega_to_hz",
 ]
+
+from .ma_chain import FiniteMAChain, FiniteMAResult  # noqa: E402
+from .ma_lna import MALinearNoise, find_equilibrium, ma_channels  # noqa: E402
+
+__all__ += ["FiniteMAChain", "FiniteMAResult", "MALinearNoise", "find_equilibrium",
+            "ma_channels"]
