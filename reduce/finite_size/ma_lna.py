@@ -9,7 +9,8 @@ totals Z, kick moments m, s), the fluctuations of the continuous-time redraw cha
 
   - bin k → bin j (j may equal k: the voltage is redrawn in place), ``a = n_k P_{kj}/h``,
     ``ν = e_{n_j} − e_{n_k} + d_{kj} e_{Z_j} − z̄_k e_{Z_k}``, ``d_{kj} = D_{kj}/P_{kj}``,
-    ``z̄_k = Z_k n_k/(n_k² + ε²)`` (the share of a neuron of bin k);
+    ``z̄_k = Z_k/n_k`` (the share of a neuron of bin k; channels of bins with n_k ≤ 0 are
+    omitted);
   - bin k fires, ``a = n_k P_{k,fire}/h``, ``ν = −e_{n_k} − z̄_k e_{Z_k}
     + Σ_{q'} (p_{q'q} e_{m_{q'q}} + p_{q'q}(1 − p_{q'q}) e_{s_{q'q}})``;
   - refractory exit, ``a = R/τ_R``, ``ν = e_{n_{j0}} + (V_reset − c_{j0}) e_{Z_{j0}}``;
@@ -93,9 +94,12 @@ def find_equilibrium(ma, params: dict | None = None, x0=None, t_int: float = 300
             "stable": bool(ok and ev[0].real < 0), "rates_hz": ma.rates_hz(x, params)}
 
 
-def ma_channels(ma, x, params: dict | None = None):
+def ma_channels(ma, x, params: dict | None = None, with_groups: bool = False):
     """Propensities ``a`` (C,), jump matrix ``ν`` (sparse, n × C) and the fire-channel
-    population index (C,; −1 for non-fire channels) of the redraw chain at ODE state x."""
+    population index (C,; −1 for non-fire channels) of the redraw chain at ODE state x.
+
+    With ``with_groups`` also the source group of each channel (one group per occupied bin
+    and per refractory pool) and the group sizes (n_k or R)."""
     lay = ma.layout
     P, K = lay.P, lay.K
     x = np.asarray(x, float)
@@ -106,7 +110,7 @@ def ma_channels(ma, x, params: dict | None = None):
     j0 = ma.bins.reset_bin
     cj0 = 0.5 * (edges[j0] + edges[j0 + 1])
     eps = ma.eps
-    rows, cols, vals, rates, firepop = [], [], [], [], []
+    rows, cols, vals, rates, firepop, group, gsize = [], [], [], [], [], [], []
     c = 0
 
     def add(entries, rate, fq=-1):
@@ -117,6 +121,7 @@ def ma_channels(ma, x, params: dict | None = None):
             vals.append(v)
         rates.append(rate)
         firepop.append(fq)
+        group.append(len(gsize) - 1)
         c += 1
 
     for q in range(P):
@@ -128,7 +133,8 @@ def ma_channels(ma, x, params: dict | None = None):
             nk = n[k]
             if nk <= 0.0:
                 continue
-            zbar = Z[k] * nk / (nk * nk + eps * eps)
+            zbar = Z[k] / nk
+            gsize.append(nk)
             for j in range(K):
                 pj = Pm[q, k, j]
                 if pj <= 0.0:
@@ -148,8 +154,12 @@ def ma_channels(ma, x, params: dict | None = None):
                     ent += [(im, pp), (im + 1, pp * (1.0 - pp))]
                 add(ent, nk * pf / h, q)
         R = float(ma.spec.sizes[q] - n.sum())
+        gsize.append(max(R, 0.0))
         add([(on + j0, 1.0), (oz + j0, ma.bins.v_reset - cj0)], max(R, 0.0) / tau_r)
     nu = sp.csc_matrix((vals, (rows, cols)), shape=(lay.n_ode, c))
+    if with_groups:
+        return (np.array(rates), nu, np.array(firepop, np.int64), np.array(group, np.int64),
+                np.array(gsize))
     return np.array(rates), nu, np.array(firepop, np.int64)
 
 
@@ -196,7 +206,8 @@ class MALinearNoise:
                 f"the equilibrium is not stable: leading eigenvalue "
                 f"{self.eigenvalues[0]:.4g} per ms has real part >= 0; the linear-noise "
                 "approximation needs a stable equilibrium")
-        self.a, self.nu, self.firepop = ma_channels(ma, self.x, params)
+        self.a, self.nu, self.firepop, self.group, self.gsize = ma_channels(
+            ma, self.x, params, with_groups=True)
         self.D = np.asarray((self.nu @ sp.diags(self.a) @ self.nu.T).todense())
         self.grad = self._flux_gradients()
         self._Sigma = None
@@ -236,6 +247,30 @@ class MALinearNoise:
         if self._Sigma is None:
             self._Sigma = stationary_covariance(self.A, self.D)
         return self._Sigma
+
+    def step_covariance(self, dt: float) -> np.ndarray:
+        """Covariance of one step of the multinomial tau-leap (:mod:`ma_chain`) at x*:
+        each of the n_g neurons of a group (bin or refractory pool) independently takes
+        channel c with probability ``dt a_c/n_g`` (else stays), so
+        ``Q_dt = dt D − dt² Σ_g f_g f_gᵀ / n_g``, ``f_g = Σ_{c∈g} a_c ν_c``."""
+        F = np.asarray((self.nu @ sp.csc_matrix(
+            (self.a, (np.arange(len(self.a)), self.group)),
+            shape=(len(self.a), len(self.gsize)))).todense())
+        w = np.where(self.gsize > 0, 1.0 / np.where(self.gsize > 0, self.gsize, 1.0), 0.0)
+        return dt * self.D - dt * dt * (F * w) @ F.T
+
+    def discrete_covariance(self, dt: float) -> np.ndarray:
+        """Stationary covariance of the linearised tau-leap with step dt:
+        ``Σ = (I + dt A) Σ (I + dt A)ᵀ + Q_dt`` (→ the continuous Σ as dt → 0)."""
+        from scipy.linalg import solve_discrete_lyapunov
+
+        B = np.eye(len(self.x)) + dt * self.A
+        rho = float(np.max(np.abs(np.linalg.eigvals(B))))
+        if rho >= 1.0:
+            raise ParameterError(f"dt = {dt:g}: the linearised step I + dt A has spectral "
+                                 f"radius {rho:.4g} >= 1; use a smaller step")
+        S = solve_discrete_lyapunov(B, self.step_covariance(dt))
+        return 0.5 * (S + S.T)
 
     def flux_variance_hz2(self, pop: str = "E") -> float:
         """Variance of the instantaneous rate ``1000 F(x)/N`` (Hz²), ``g Σ gᵀ``."""
