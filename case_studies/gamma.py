@@ -68,6 +68,31 @@ def _simulate_task(task):
     }
 
 
+def _reduce_task(task):
+    """One MA integration (module level for worker processes): activity and state averages."""
+    import reduce
+    import simulate
+    from simulate.activity import as_activity
+
+    p, p_ei = task
+    net = simulate.MarkovIFNetwork(method=p["method"], n_e=p["n_e"], n_i=p["n_i"],
+                                   p_ei=float(p_ei))
+    ma = reduce.MarkovApproximation(net)
+    sim = ma.simulate(t_end=p["ma_t_end"], form=p["ma_form"])
+    rec = {"p_ei": float(p_ei), "activity": as_activity(sim)}
+    try:
+        n = ma.ode().n_states
+    except Exception:  # the ODE form may not exist; the activity is enough for the checks
+        n = None
+    states = _states_of(sim, n) if n else None
+    if states is not None:
+        burn = max(0, min(len(states) - 1,
+                          int(len(states) * p["t_burn"] / max(p["ma_t_end"], 1e-9))))
+        rec["state_mean"] = states[burn:].mean(axis=0)
+        rec["state_last"] = states[-1]
+    return rec
+
+
 def _sweep_values(p):
     vals = [float(p["p_ei"])] + [float(v) for v in p["sweep_p_ei"]]
     return list(dict.fromkeys(vals))
@@ -140,7 +165,8 @@ class GammaCase(CaseStudy):
              uses=("p_ei", "n_e", "n_i", "method", "t_end", "t_burn", "seed", "sweep_p_ei"),
              description="Markov IF network runs (case p_ei and the sweep)"),
         Step("reduce", "step_reduce",
-             uses=("p_ei", "n_e", "n_i", "method", "ma_t_end", "ma_form", "sweep_p_ei"),
+             uses=("p_ei", "n_e", "n_i", "method", "ma_t_end", "ma_form", "sweep_p_ei",
+                   "t_burn"),
              description="Markov approximation integrated at the same parameters"),
         Step("continue", "step_continue", uses=("p_ei", "n_e", "n_i", "method", "cont_bounds",
                                                 "cont_max_points", "cont_ds", "cont_ds_max"),
@@ -179,27 +205,15 @@ class GammaCase(CaseStudy):
         return {"runs": runs, "p_ei": values}
 
     def step_reduce(self, ctx):
-        MA = ctx.require("reduce", "MarkovApproximation")
-        from simulate.activity import as_activity
+        ctx.require("reduce", "MarkovApproximation")
+        _network(ctx, ctx.params["p_ei"])   # validates the network parameters
+        from simulate.executor import map_tasks
 
         p = ctx.params
-        out = []
-        for v in _sweep_values(p):
-            net = _network(ctx, v)
-            ma = MA(net)
-            sim = ma.simulate(t_end=p["ma_t_end"], form=p["ma_form"])
-            rec = {"p_ei": v, "activity": as_activity(sim)}
-            try:
-                n = ma.ode().n_states
-            except Exception:  # the ODE form may not exist yet; the activity is enough here
-                n = None
-            states = _states_of(sim, n) if n else None
-            if states is not None:
-                burn = max(0, min(len(states) - 1, int(len(states) * p["t_burn"]
-                                                       / max(p["ma_t_end"], 1e-9))))
-                rec["state_mean"] = states[burn:].mean(axis=0)
-                rec["state_last"] = states[-1]
-            out.append(rec)
+        base = {k: p[k] for k in ("method", "n_e", "n_i", "ma_t_end", "ma_form", "t_burn")}
+        out = map_tasks(_reduce_task, [(base, v) for v in _sweep_values(p)],
+                        scheduler=ctx.scheduler, progress=ctx.progress,
+                        desc="MA integrations")
         return {"runs": out}
 
     def step_continue(self, ctx):
