@@ -46,7 +46,7 @@ continuous chain; use Δt ≤ h/10 to compare with the linear-noise approximatio
 ``scheme="langevin"``: the chemical Langevin (diffusion) approximation of the same chain:
 every channel (k → j, k → fire, refractory → j0) fires ``a Δt + sqrt(a Δt) ξ`` times,
 ``a`` its propensity, ξ standard normal; counts are real-valued (propensities of negative
-occupancies are clipped at 0).
+occupancies are clipped at 0; channels with P_{kj} ≤ 1e-14 are skipped).
 ``freeze=True`` evaluates the construction once at the initial state and keeps it: then the
 neurons are independent and the chain is exactly the product chain whose master equation
 :class:`reduce.finite_size.PopulationChain` solves (used in the tests).
@@ -176,7 +176,7 @@ def chain_run(n0, Z0, mom0, R0, p, n_steps, dt, stride, scheme, freeze, P, K, N,
                     zz[k] += Z[q, k]
                     for j in range(K + 1):
                         pj = Pm[q, k, j]
-                        if pj <= 0.0:
+                        if pj <= 1e-14:      # Gaussian tails: flux < 1e-14 neurons per step
                             continue
                         mean = nk_pos * pj * a
                         c = mean + math.sqrt(mean) * np.random.standard_normal()
