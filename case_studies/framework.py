@@ -86,7 +86,9 @@ REPORT_FORMAT = "snnreduce-case-report/1"
 
 #: Built-in cases: name -> module (imported on first use, which registers the class).
 BUILTIN_CASES: dict[str, str] = {"gamma": "case_studies.gamma",
-                                  "metastability": "case_studies.metastability"}
+                                  "metastability": "case_studies.metastability",
+                                  "brunel": "case_studies.brunel",
+                                  "hydrodynamic-limit": "case_studies.hydrodynamic"}
 
 _REGISTRY: dict[str, type] = {}
 

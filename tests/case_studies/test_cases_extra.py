@@ -125,3 +125,34 @@ def test_metastability_quick_real(tmp_path):
     if checks["chain-bimodal"]["status"] != "skipped":
         assert checks["chain-bimodal"]["pass"] is True
     assert rep["status"] in ("ok", "incomplete")
+
+
+# ----------------------------------------------------------------------------- hydrodynamic
+def test_hydrodynamic_small_run_schema(tmp_path):
+    """Small real run (n = 50, 100, 200; 60 ms): the limit ODE stays balanced, the network
+    does not blow up, and the report has every check with its numbers."""
+    over = {"sizes": "50,100,200", "seeds": 2, "t_end": 60.0}
+    rep = fw.run_case("hydrodynamic-limit", tmp_path, overrides=over, progress=False,
+                      log=lambda m: None)
+    assert all(s["status"] == "done" for s in rep["steps"]), rep["steps"]
+    checks = {c["name"]: c for c in rep["checks"]}
+    assert set(checks) == {"converges", "clt-exponent", "no-blow-up", "ode-balanced"}
+    for c in checks.values():
+        assert {"name", "value", "reference", "tolerance", "pass", "status"} <= set(c)
+    assert checks["ode-balanced"]["pass"] is True
+    assert checks["no-blow-up"]["value"]["finite"] is True
+    # the limit starts on the balanced manifold and ends near the balanced equilibrium
+    # (μ∞ = −0.731, v∞ = 0.2077, docs/meanfield.md) only after several 1/α = 10 ms
+    eq = rep["summary"]["limit_equilibrium"]
+    assert eq[0] == pytest.approx(-0.731, abs=2e-3) and eq[2] == pytest.approx(0.2077, abs=1e-3)
+    assert {f["name"] for f in rep["figures"]} == {"moments_vs_time", "convergence"}
+
+
+@pytest.mark.slow
+def test_hydrodynamic_quick_real(tmp_path):
+    rep = fw.run_case("hydrodynamic-limit", tmp_path, quick=True, progress=False,
+                      log=lambda m: None)
+    checks = {c["name"]: c for c in rep["checks"]}
+    for name in ("converges", "no-blow-up", "ode-balanced"):
+        assert checks[name]["pass"] is True, checks[name]
+    assert checks["clt-exponent"]["status"] == "skipped"
