@@ -79,7 +79,8 @@ def _stats(obj, t_burn):
             "peak_hz": pk.frequency_hz, "peak_psd": pk.psd}
 
 
-def compare(t_end: float = 3000.0, seed: int = 1):
+def compare(t_end: float = 3000.0, seed: int = 1,
+            out: str = "benchmarks/results/finite_size_vs_network.json"):
     import reduce
     import simulate
     from reduce.finite_size import FiniteMAChain, MALinearNoise, find_equilibrium
@@ -114,7 +115,7 @@ def compare(t_end: float = 3000.0, seed: int = 1):
         rows.append(row)
         print(json.dumps(row), flush=True)
     os.makedirs("benchmarks/results", exist_ok=True)
-    with open("benchmarks/results/finite_size_vs_network.json", "w") as fh:
+    with open(out, "w") as fh:
         json.dump(rows, fh, indent=1)
     return rows
 
@@ -124,11 +125,12 @@ def main(argv=None):
     ap.add_argument("what", choices=("speed", "compare"))
     ap.add_argument("--t-end", type=float, default=3000.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", default="benchmarks/results/finite_size_vs_network.json")
     a = ap.parse_args(argv)
     if a.what == "speed":
         speed()
     else:
-        compare(a.t_end, a.seed)
+        compare(a.t_end, a.seed, a.out)
 
 
 if __name__ == "__main__":

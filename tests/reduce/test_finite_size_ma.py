@@ -287,3 +287,24 @@ def test_bad_input():
     eq = find_equilibrium(ma2, t_int=100.0)
     with pytest.raises(ParameterError, match="not stable"):
         MALinearNoise(ma2, eq["x"])
+
+
+def test_cli_finite_n_and_spectrum(capsys):
+    import json
+
+    from case_studies.cli.main import main
+
+    rc = main(["reduce", "markov-approx", "--form", "map", "--t-end", "300", "--t-burn", "50",
+               "--finite-n", "--seed", "3", "--spectrum", "--set", "p_ei=0.95", "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    fin = out["finite_n"]
+    assert fin["sizes"] == [300, 100] and fin["rates_hz"]["E"] > 0 and "peak_hz" in fin
+    lna = out["lna"]
+    assert lna["stable"] and 20.0 <= lna["peak_hz"] <= 200.0
+    # the reported LNA rate is the ODE equilibrium's
+    assert abs(lna["rates_hz"]["E"] - 11.8087) < 1e-3
+    rc = main(["reduce", "markov-approx", "--t-end", "50", "--spectrum", "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["lna"]["stable"] is False and "error" in out["lna"]
