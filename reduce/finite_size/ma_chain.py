@@ -1,3 +1,4 @@
+# ruff: noqa: NPY002  -- numba supports only the legacy np.random API in njit code
 r"""Finite-N stochastic Markov approximation (issue 9): integer neuron counts per voltage bin.
 
 This is **our reconstruction** (the MA paper states no finite-N version). It is the chain

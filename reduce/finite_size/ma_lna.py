@@ -109,7 +109,6 @@ def ma_channels(ma, x, params: dict | None = None, with_groups: bool = False):
     edges = ma.bins.edges
     j0 = ma.bins.reset_bin
     cj0 = 0.5 * (edges[j0] + edges[j0 + 1])
-    eps = ma.eps
     rows, cols, vals, rates, firepop, group, gsize = [], [], [], [], [], [], []
     c = 0
 
@@ -216,7 +215,8 @@ class MALinearNoise:
 
     # ------------------------------------------------------------------ pieces
     def _flux_gradients(self):
-        """∇F_r from the kick-moment rows of the Jacobian: ``J[m_qr] = p_qr ∇F_r − e_{m_qr}/τ_qr``."""
+        """∇F_r from the kick-moment rows of the Jacobian:
+        ``J[m_qr] = p_qr ∇F_r − e_{m_qr}/τ_qr``."""
         lay = self.ma.layout
         arr = self.ma.network_arrays(self.p)
         G = np.zeros((lay.P, lay.n_ode))

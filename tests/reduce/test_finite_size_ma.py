@@ -5,7 +5,6 @@ Every stochastic check uses fixed seeds; the tolerances are derived in the comme
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
