@@ -14,29 +14,36 @@ The theory is a stationary rate theory: it describes the asynchronous-irregular 
 only. Every grid point is classified from the network's own activity, and only AI points are
 compared:
 
-- ``F_pop``: Fano factor ``var(n)/mean(n)`` of the E population's spike count n in 1-ms bins.
-  For independent (asynchronous) neurons with ISI-CV ≤ 1 the count in a bin much shorter than
-  the ISI is close to Poisson: ``F_pop ≈ 1``. A collective oscillation of relative amplitude a
-  adds ``a² ⟨n⟩ / 2`` (≈ 125 a² at 250 spikes per ms), so ``F_pop > 2`` flags synchrony
-  (a ≳ 0.09). Threshold fixed before looking at the data (``fano_ai``).
-- points with ``F_pop ≤ fano_ai`` are AI and compared; the others are reported with their
-  rate and ISI CV, marked "synchronous: not compared".
+- ``persistence``: the largest |autocorrelation| of the E population's 1-ms spike count at
+  lags 50–100 ms (``lag_window_ms``). In the AI state the stationary solution is stable and
+  the population activity is finite-size noise filtered by a damped resonance (Brunel's fast
+  mode, ~150 Hz, decaying within a few periods, ≲ 20 ms): its autocorrelation is ≈ 0 at
+  50–100 ms. A synchronous state (a collective limit cycle) keeps a correlation of order one
+  at those lags. AI iff persistence < 0.3 (``persistence_ai``, fixed before the runs).
+- also reported: ``F_pop = var(n)/mean(n)`` of the 1-ms count. A first version of this case
+  used ``F_pop ≤ 2`` as the AI criterion (the value for independent neurons); it classified
+  every point as synchronous (F_pop = 66–452 at N_E = 10⁴): shared input (ε = 0.1) and the
+  resonance amplify finite-size fluctuations far above the independent-neuron value, so
+  F_pop alone does not separate the regimes (docs/case_studies.md).
+- points that are not AI are reported with their rate and ISI CV, marked "synchronous: not
+  compared".
 
-Brunel's Fig. 8 labels two of the points (published): (g, η) = (6, 4) asynchronous irregular
-(panel B) and (5, 2) synchronous irregular, fast oscillation (panel C). The check
-``regions-published`` compares the classifier with those labels (full runs only; the quick run
-has the (6, 4) point, so it checks that one).
+Brunel's Fig. 8 labels two of the grid's points (published): (g, η) = (5, 2) "stationary
+global activity, irregularly firing neurons" (AI, panel C) and (6, 4) "fast oscillation of the
+global activity, neurons firing irregularly" (SI fast, panel B). The check
+``regions-published`` compares the classifier with those labels. (docs/meanfield.md, §3, has
+the two labels the other way round.)
 
 Rate checks at AI points: ``|ν_sim − ν_th| ≤ b_sys ν_th + 4 SE``. ``b_sys`` = 8 % is the
 systematic budget of the diffusion approximation stated in docs/meanfield.md (shot noise
-J/σ ≈ 0.1/8, the Euler scheme, finite N, and correlations from shared input ε = 0.1; measured
-−4.9 % at (6, 4) with 1 s runs); SE is the standard error of the mean rate from batch means
+J/σ ≈ 0.1/8, the Euler scheme, finite N, and correlations from shared input ε = 0.1); SE is the standard error of the mean rate from batch means
 over ``block_ms`` blocks (the blocks are much longer than the rate's correlation time in the
 AI state).
 
 ``--quick`` keeps the network size (the theory is for that size; shrinking N at fixed K
 would raise the connection probability and the input correlations, a finite-size error with
-no closed-form budget) and reduces the grid to (6, 4) and the run to 500 ms.
+no closed-form budget) and reduces the grid to the published AI point (5, 2) and the run to
+500 ms.
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ from .framework import CaseStudy, Check, CheckSpec, Step, StepSkipped, register_
 __all__ = ["BrunelCase"]
 
 #: Brunel (2000) Fig. 8 (published labels of two of the grid's points).
-PUBLISHED_REGIONS = {(6.0, 4.0): "AI", (5.0, 2.0): "SI fast"}
+PUBLISHED_REGIONS = {(6.0, 4.0): "SI fast", (5.0, 2.0): "AI"}
 
 
 def _grid(p):
@@ -77,6 +84,19 @@ def _isi_cv(act, t_burn, max_neurons=2000):
     return float(np.mean(cvs)) if cvs else float("nan")
 
 
+def _persistence(x, window):
+    """Largest |autocorrelation| of ``x`` (1-ms bins) over lags in ``window`` (ms)."""
+    x = np.asarray(x, float) - np.mean(x)
+    n = len(x)
+    lo, hi = int(window[0]), int(window[1])
+    if n < 2 * hi or not np.any(x):
+        return float("nan")
+    f = np.fft.rfft(x, 2 * n)
+    ac = np.fft.irfft(f * np.conj(f))[:n]
+    ac = ac / (ac[0] * (n - np.arange(n)) / n)      # unbiased, normalised to 1 at lag 0
+    return float(np.max(np.abs(ac[lo:hi + 1])))
+
+
 def _simulate_task(task):
     """One network run at one (g, η) (module level for worker processes)."""
     import simulate
@@ -102,7 +122,7 @@ def _simulate_task(task):
         rates[q] = float(per_ms.mean())
         ses[q] = float(blocks.std(ddof=1) / np.sqrt(nb)) if nb > 1 else float("nan")
     nE = counts["E"]
-    return {"g": g, "eta": eta, "seed": int(seed), "rates_hz": rates, "se_hz": ses,
+    return {"persistence": _persistence(nE, p["lag_window_ms"]),"g": g, "eta": eta, "seed": int(seed), "rates_hz": rates, "se_hz": ses,
             "fano_pop": float(nE.var() / nE.mean()) if nE.mean() > 0 else float("nan"),
             "cv_isi": _isi_cv(act, p["t_burn"]), "n_blocks": int(nb),
             "t_ms": np.arange(n) + float(win.t[0]) if n else np.zeros(0),
@@ -127,13 +147,14 @@ class BrunelCase(CaseStudy):
         "t_burn": 200.0,
         "seed": 3,
         "block_ms": 50.0,         # batch means for the standard error
-        "fano_ai": 2.0,           # F_pop threshold of the asynchronous state (fixed a priori)
+        "lag_window_ms": (50.0, 100.0),   # lags of the persistence measure
+        "persistence_ai": 0.3,    # AI iff |autocorrelation| at those lags stays below this
         "sys_budget": 0.08,       # relative systematic budget of the diffusion approximation
         "n_se": 4.0,
     }
     quick = {
-        "g_values": (6.0,),
-        "eta_values": (4.0,),
+        "g_values": (5.0,),
+        "eta_values": (2.0,),
         "t_end": 500.0,
     }
     quick_skips = {}
@@ -142,10 +163,10 @@ class BrunelCase(CaseStudy):
              description="self-consistent Siegert rates and CVs on the grid"),
         Step("simulate", "step_simulate",
              uses=("g_values", "eta_values", "n_e", "K", "J", "delay", "dt", "t_end",
-                   "t_burn", "seed", "block_ms"),
+                   "t_burn", "seed", "block_ms", "lag_window_ms"),
              description="one network run per grid point"),
         Step("compare", "step_compare", after=("theory", "simulate"),
-             uses=("fano_ai", "sys_budget", "n_se"),
+             uses=("persistence_ai", "sys_budget", "n_se"),
              description="classify the points, compare AI rates with the theory"),
         Step("figures", "step_figures", after=("compare",), cache=False,
              description="rates theory vs network over the grid, population activity"),
@@ -184,7 +205,7 @@ class BrunelCase(CaseStudy):
             dt=p["dt"])   # validates the parameters before any run
         seeds = spawn_seeds(p["seed"], len(grid))
         base = {k: p[k] for k in ("n_e", "K", "J", "delay", "dt", "t_end", "t_burn",
-                                  "block_ms")}
+                                  "block_ms", "lag_window_ms")}
         runs = map_tasks(_simulate_task, [(base, g, e, s) for (g, e), s in zip(grid, seeds)],
                          scheduler=ctx.scheduler, progress=ctx.progress, desc="network runs")
         return {"runs": runs}
@@ -196,10 +217,11 @@ class BrunelCase(CaseStudy):
         for r in ctx.result("simulate")["runs"]:
             key = (r["g"], r["eta"])
             t = th.get(key, {})
-            region = "AI" if r["fano_pop"] <= p["fano_ai"] else "synchronous"
+            region = "AI" if r["persistence"] < p["persistence_ai"] else "synchronous"
             row = {"g": r["g"], "eta": r["eta"], "region": region,
                    "published": PUBLISHED_REGIONS.get(key, ""),
-                   "fano_pop": r["fano_pop"], "cv_isi": r["cv_isi"],
+                   "fano_pop": r["fano_pop"], "persistence": r["persistence"],
+                   "cv_isi": r["cv_isi"],
                    "rate_E_hz": r["rates_hz"]["E"], "rate_I_hz": r["rates_hz"]["I"],
                    "se_E_hz": r["se_hz"]["E"], "theory_hz": t.get("rate_hz", np.nan),
                    "theory_cv": t.get("cv", np.nan),
@@ -247,7 +269,7 @@ class BrunelCase(CaseStudy):
         ctx.figure("rates_theory_vs_network", fig, {
             k: [r[k] for r in rows] for k in ("g", "eta", "region", "published", "theory_hz",
                                               "rate_E_hz", "se_E_hz", "rate_I_hz", "fano_pop",
-                                              "cv_isi", "theory_cv", "linear_limit_hz")})
+                                              "persistence", "cv_isi", "theory_cv", "linear_limit_hz")})
 
         fig, axes = plt.subplots(len(rows), 1, figsize=(7, 1.6 * len(rows)), squeeze=False)
         data = {}
@@ -257,7 +279,7 @@ class BrunelCase(CaseStudy):
             ax.plot(t, y, lw=0.6)
             reg = next(x["region"] for x in rows if (x["g"], x["eta"]) == (r["g"], r["eta"]))
             ax.set_title(f"g = {r['g']:g}, η = {r['eta']:g}: {reg}, F_pop = "
-                         f"{r['fano_pop']:.2f}", fontsize=8)
+                         f"{r['fano_pop']:.0f}, persistence {r['persistence']:.2f}", fontsize=8)
             ax.set_ylabel("E rate (Hz)")
             data[f"t_ms_g{r['g']:g}_eta{r['eta']:g}"] = t
             data[f"rate_E_hz_g{r['g']:g}_eta{r['eta']:g}"] = y
@@ -265,7 +287,7 @@ class BrunelCase(CaseStudy):
         fig.tight_layout()
         ctx.figure("population_activity", fig, data)
         ctx.table("grid", {k: [r.get(k, "") for r in rows] for k in (
-            "g", "eta", "region", "published", "fano_pop", "cv_isi", "rate_E_hz", "se_E_hz",
+            "g", "eta", "region", "published", "fano_pop", "persistence", "cv_isi", "rate_E_hz", "se_E_hz",
             "rate_I_hz", "theory_hz", "theory_cv", "linear_limit_hz", "compared",
             "tolerance_hz", "error_rel", "passed")})
         ctx.summary["grid"] = rows
@@ -304,8 +326,9 @@ class BrunelCase(CaseStudy):
             raise StepSkipped("no grid point has a published label")
         vals = {f"g={r['g']:g},eta={r['eta']:g}": {"classified": r["region"],
                                                     "published": r["published"],
+                                                    "persistence": r["persistence"],
                                                     "fano_pop": r["fano_pop"]} for r in rows}
         ok = all((r["region"] == "AI") == (r["published"] == "AI") for r in rows)
         return Check("regions-published", vals, "Brunel (2000) Fig. 8 labels",
-                     f"F_pop ≤ {ctx.params['fano_ai']:g} ⇔ AI", bool(ok),
+                     f"persistence < {ctx.params['persistence_ai']:g} ⇔ AI", bool(ok),
                      detail="the synchrony classifier against the published regime labels")

@@ -156,3 +156,53 @@ def test_hydrodynamic_quick_real(tmp_path):
     for name in ("converges", "no-blow-up", "ode-balanced"):
         assert checks[name]["pass"] is True, checks[name]
     assert checks["clt-exponent"]["status"] == "skipped"
+
+
+# ----------------------------------------------------------------------------- brunel
+_FAKE_BRUNEL = {"factor": 1.0, "sync": set()}
+
+
+def _fake_brunel_task(t):
+    """Fake network: E rate = factor × the Siegert rate; persistence 0.05 (AI) or 0.8 (sync).
+    Module level so that worker processes can unpickle it (settings inherited by fork)."""
+    from reduce.meanfield.brunel import BrunelTheory
+
+    p, g, eta, seed = t
+    th = BrunelTheory(g=g, eta=eta, J=p["J"], C_E=float(p["K"]), delay=p["delay"])
+    nu = float(th.self_consistent().rates_hz[0]) * _FAKE_BRUNEL["factor"]
+    return {"g": g, "eta": eta, "seed": int(seed), "rates_hz": {"E": nu, "I": nu},
+            "se_hz": {"E": 0.1, "I": 0.1},
+            "fano_pop": 40.0, "cv_isi": 0.7,
+            "persistence": 0.8 if (g, eta) in _FAKE_BRUNEL["sync"] else 0.05,
+            "n_blocks": 16, "t_ms": np.arange(10.0), "rate_E_1ms": np.full(10, nu),
+            "wall_s": 0.0}
+
+
+@pytest.mark.parametrize("factor,ok", [(1.03, True), (1.2, False)])
+def test_brunel_compares_only_ai_points(tmp_path, monkeypatch, factor, ok):
+    from case_studies import brunel
+
+    sync = {k for k, v in brunel.PUBLISHED_REGIONS.items() if v != "AI"}
+    monkeypatch.setitem(_FAKE_BRUNEL, "factor", factor)
+    monkeypatch.setitem(_FAKE_BRUNEL, "sync", sync)
+    monkeypatch.setattr(brunel, "_simulate_task", _fake_brunel_task)
+    rep = fw.run_case("brunel", tmp_path, progress=False, log=lambda m: None)
+    checks = {c["name"]: c for c in rep["checks"]}
+    assert checks["regions-published"]["pass"] is True
+    assert checks["rates-ai"]["pass"] is ok          # 3 % inside the 8 % budget, 20 % outside
+    grid = rep["summary"]["grid"]
+    assert len(grid) == 4
+    for row in grid:
+        assert row["compared"] == ((row["g"], row["eta"]) not in sync)
+        if not row["compared"]:
+            assert row["note"].startswith("not compared")
+    assert {f["name"] for f in rep["figures"]} == {"rates_theory_vs_network",
+                                                   "population_activity"}
+
+
+@pytest.mark.slow
+def test_brunel_quick_real(tmp_path):
+    rep = fw.run_case("brunel", tmp_path, quick=True, progress=False, log=lambda m: None)
+    checks = {c["name"]: c for c in rep["checks"]}
+    assert checks["regions-published"]["pass"] is True
+    assert checks["rates-ai"]["pass"] is True
