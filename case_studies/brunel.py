@@ -18,8 +18,12 @@ compared:
   lags 50–100 ms (``lag_window_ms``). In the AI state the stationary solution is stable and
   the population activity is finite-size noise filtered by a damped resonance (Brunel's fast
   mode, ~150 Hz, decaying within a few periods, ≲ 20 ms): its autocorrelation is ≈ 0 at
-  50–100 ms. A synchronous state (a collective limit cycle) keeps a correlation of order one
-  at those lags. AI iff persistence < 0.3 (``persistence_ai``, fixed before the runs).
+  50–100 ms. A synchronous state (a collective limit cycle) was expected to keep a
+  correlation of order one at those lags. AI iff persistence < 0.3 (``persistence_ai``, fixed
+  before the runs). **Measured: this does not separate the regimes either** — the published
+  SI-fast point (6, 4), with a 180-Hz oscillation of 90 % relative amplitude, has persistence
+  0.20 (phase diffusion of the finite-N oscillation decorrelates it within 50 ms), so the
+  ``regions-published`` check fails; the threshold was not re-tuned after seeing the data.
 - also reported: ``F_pop = var(n)/mean(n)`` of the 1-ms count. A first version of this case
   used ``F_pop ≤ 2`` as the AI criterion (the value for independent neurons); it classified
   every point as synchronous (F_pop = 66–452 at N_E = 10⁴): shared input (ε = 0.1) and the

@@ -202,7 +202,11 @@ def test_brunel_compares_only_ai_points(tmp_path, monkeypatch, factor, ok):
 
 @pytest.mark.slow
 def test_brunel_quick_real(tmp_path):
+    """The real quick case: (g, η) = (5, 2), 500 ms, N_E = 10⁴ (~1.5 min CPU)."""
     rep = fw.run_case("brunel", tmp_path, quick=True, progress=False, log=lambda m: None)
     checks = {c["name"]: c for c in rep["checks"]}
-    assert checks["regions-published"]["pass"] is True
+    assert checks["regions-published"]["pass"] is True     # (5, 2) classified AI
     assert checks["rates-ai"]["pass"] is True
+    # finding (docs/case_studies.md): the network's ISI CV at (5, 2) is ~0.40 against the
+    # Siegert 0.675, so cv-ai fails there; asserted as measured, not hidden
+    assert checks["cv-ai"]["pass"] is False
