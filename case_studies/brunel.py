@@ -40,9 +40,9 @@ the two labels the other way round.)
 
 Rate checks at AI points: ``|ν_sim − ν_th| ≤ b_sys ν_th + 4 SE``. ``b_sys`` = 8 % is the
 systematic budget of the diffusion approximation stated in docs/meanfield.md (shot noise
-J/σ ≈ 0.1/8, the Euler scheme, finite N, and correlations from shared input ε = 0.1); SE is the standard error of the mean rate from batch means
-over ``block_ms`` blocks (the blocks are much longer than the rate's correlation time in the
-AI state).
+J/σ ≈ 0.1/8, the Euler scheme, finite N, and correlations from shared input ε = 0.1);
+SE is the standard error of the mean rate from batch means over ``block_ms`` blocks (the
+blocks are much longer than the rate's correlation time in the AI state).
 
 ``--quick`` keeps the network size (the theory is for that size; shrinking N at fixed K
 would raise the connection probability and the input correlations, a finite-size error with
@@ -126,7 +126,8 @@ def _simulate_task(task):
         rates[q] = float(per_ms.mean())
         ses[q] = float(blocks.std(ddof=1) / np.sqrt(nb)) if nb > 1 else float("nan")
     nE = counts["E"]
-    return {"persistence": _persistence(nE, p["lag_window_ms"]),"g": g, "eta": eta, "seed": int(seed), "rates_hz": rates, "se_hz": ses,
+    return {"persistence": _persistence(nE, p["lag_window_ms"]),
+            "g": g, "eta": eta, "seed": int(seed), "rates_hz": rates, "se_hz": ses,
             "fano_pop": float(nE.var() / nE.mean()) if nE.mean() > 0 else float("nan"),
             "cv_isi": _isi_cv(act, p["t_burn"]), "n_blocks": int(nb),
             "t_ms": np.arange(n) + float(win.t[0]) if n else np.zeros(0),
@@ -273,7 +274,8 @@ class BrunelCase(CaseStudy):
         ctx.figure("rates_theory_vs_network", fig, {
             k: [r[k] for r in rows] for k in ("g", "eta", "region", "published", "theory_hz",
                                               "rate_E_hz", "se_E_hz", "rate_I_hz", "fano_pop",
-                                              "persistence", "cv_isi", "theory_cv", "linear_limit_hz")})
+                                              "persistence", "cv_isi", "theory_cv",
+                                              "linear_limit_hz")})
 
         fig, axes = plt.subplots(len(rows), 1, figsize=(7, 1.6 * len(rows)), squeeze=False)
         data = {}
@@ -291,7 +293,8 @@ class BrunelCase(CaseStudy):
         fig.tight_layout()
         ctx.figure("population_activity", fig, data)
         ctx.table("grid", {k: [r.get(k, "") for r in rows] for k in (
-            "g", "eta", "region", "published", "fano_pop", "persistence", "cv_isi", "rate_E_hz", "se_E_hz",
+            "g", "eta", "region", "published", "fano_pop", "persistence", "cv_isi",
+            "rate_E_hz", "se_E_hz",
             "rate_I_hz", "theory_hz", "theory_cv", "linear_limit_hz", "compared",
             "tolerance_hz", "error_rel", "passed")})
         ctx.summary["grid"] = rows

@@ -130,8 +130,9 @@ class HydrodynamicCase(CaseStudy):
     # ------------------------------------------------------------------ steps
     def step_limit(self, ctx):
         H = ctx.require("reduce.meanfield.hydrodynamic", "HybridHydrodynamic")
-        import simulate
         from scipy.integrate import solve_ivp
+
+        import simulate
 
         p = ctx.params
         net = simulate.BalancedHybridNetwork()
@@ -182,7 +183,7 @@ class HydrodynamicCase(CaseStudy):
             sel = t[:m] >= p["t_skip"]
             X = lim["x"][:m]
 
-            def err(r):
+            def err(r, m=m, sel=sel, X=X):
                 return float(np.mean(sum(np.abs(r[k][:m][sel] - X[sel, j]) for j, k in
                                          enumerate(("mean_E", "mean_I", "var_E", "var_I")))))
 
