@@ -54,8 +54,12 @@ def load_system(spec: str, sets: dict | None = None):
         import simulate
 
         ma_kw = {k: sets.pop(k) for k in list(sets) if k in MA_KEYWORDS}
+        from reduce.markov_approx.sampler import MASampler
+
         net = simulate.MarkovIFNetwork(**sets)
-        system = reduce.MarkovApproximation(net, **ma_kw).ode()
+        ma = reduce.MarkovApproximation(net, **ma_kw)
+        system = ma.ode()
+        system.sampler = MASampler(ma)  # the census default (snnreduce attractors)
     elif spec.startswith("fitted:"):
         import reduce
 
