@@ -24,10 +24,7 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
-import sys
 
 import numpy as np
 
@@ -62,38 +59,10 @@ def register(sub) -> None:
 
 
 def load_system(spec: str, sets: dict):
-    """An ODESystem from ``module:factory`` or a known reduced-model name."""
-    if spec in ("markov-approx", "ma"):
-        try:
-            import reduce
-            import simulate
-            net = simulate.MarkovIFNetwork(**sets)
-            return reduce.MarkovApproximation(net).ode(), {}
-        except (ImportError, AttributeError) as exc:
-            raise ParameterError(f"--system markov-approx is not available in this build "
-                                 f"({exc})") from None
-    if ":" not in spec:
-        raise ParameterError(f"--system {spec!r}: expected module:factory (e.g. "
-                             f"mymodel.py:make) or 'markov-approx'")
-    mod_name, factory = spec.rsplit(":", 1)
-    if mod_name.endswith(".py") or os.path.sep in mod_name:
-        if not os.path.exists(mod_name):
-            raise FileNotFoundError(f"--system: no such file {mod_name}")
-        name = os.path.splitext(os.path.basename(mod_name))[0]
-        modspec = importlib.util.spec_from_file_location(name, mod_name)
-        mod = importlib.util.module_from_spec(modspec)
-        sys.modules[name] = mod  # so that the system pickles by reference
-        modspec.loader.exec_module(mod)
-    else:
-        try:
-            mod = importlib.import_module(mod_name)
-        except ImportError as exc:
-            raise ParameterError(f"--system: cannot import {mod_name!r} ({exc})") from None
-    if not hasattr(mod, factory):
-        raise ParameterError(f"--system: module {mod_name!r} has no {factory!r}")
-    obj = getattr(mod, factory)
-    system = obj() if callable(obj) and not hasattr(obj, "rhs_func") else obj
-    return system, sets
+    """An ODESystem from ``--system`` (see :mod:`case_studies.cli.systems`), parameters set."""
+    from .systems import load_system as _load
+
+    return _load(spec, sets), {}
 
 
 def _equilibrium_guess(system, x0, t_end):

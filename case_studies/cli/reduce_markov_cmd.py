@@ -8,7 +8,8 @@ Example::
 ``--set`` takes the network's parameter names (``p_ei``, ``s_ee``, ``tau_ee``, ``lam``, ...)
 and the approximation's own (``h``, ``variance``, ``closure``, ``closure_nodes``, ``eps``,
 ``bin_width``); the map uses the published closure unless ``closure`` is set, and
-``--drop-mass`` reproduces the released code's lost mass. The summary reports ``rates_hz`` (mean over [t_burn, t_end]) and
+``--drop-mass`` reproduces the released code's lost mass. The summary reports
+``rates_hz`` (mean over [t_burn, t_end]) and
 ``attractor`` = {"kind": "equilibrium" | "cycle" | "irregular", "period_ms": ...} of the form
 chosen (``map``, the published one, by default).
 
@@ -32,8 +33,7 @@ import time
 from simulate.validation import ParameterError
 
 from .common import add_common, emit, parse_sets
-
-MA_KEYS = ("h", "variance", "closure", "closure_nodes", "eps")
+from .systems import split_ma_keywords
 
 
 def register(sub) -> None:
@@ -67,10 +67,7 @@ def run(args) -> int:
     import reduce
     import simulate
 
-    sets = parse_sets(args.set)
-    ma_kw = {k: sets.pop(k) for k in list(sets) if k in MA_KEYS}
-    if "bin_width" in sets:
-        ma_kw["bins"] = float(sets.pop("bin_width"))
+    sets, ma_kw = split_ma_keywords(parse_sets(args.set))
     if args.t_burn < 0:
         raise ParameterError(f"t-burn = {args.t_burn:g} is outside the valid range [0, inf) ms")
     net = simulate.MarkovIFNetwork(**sets)

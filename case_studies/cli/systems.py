@@ -1,8 +1,8 @@
 """Resolve ``--system`` names on the command line to :class:`bifurcation.ODESystem` objects.
 
 - ``module:factory`` (or ``path/to/file.py:factory``): a user's own Python function returning
-  an ``ODESystem`` (or an object with an ``.ode()`` method), called with the ``--set`` values
-  as keywords;
+  an ``ODESystem`` (or an object with an ``.ode()`` method), called without arguments; the
+  ``--set`` values then set the system's parameters by name;
 - ``markov-approx``: the analytic Markov approximation of the Markov IF network, built from
   the network's keywords and the reduction's own (``h``, ``variance``);
 - ``fitted:PATH``: a fitted transition-rate model saved by ``snnreduce reduce fit``.
@@ -12,36 +12,60 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from pathlib import Path
+import os
+import sys
 
 from simulate.validation import ParameterError
 
 __all__ = ["load_system", "SYSTEMS"]
 
 #: Keywords that belong to the Markov approximation rather than to the network.
-MA_KEYWORDS = ("h", "variance", "closure", "bins")
+MA_KEYWORDS = ("h", "variance", "closure", "closure_nodes", "eps")
+
+
+def split_ma_keywords(sets: dict) -> tuple:
+    """Split ``--set`` values into (network keywords, Markov-approximation keywords).
+
+    ``bin_width=W`` becomes the approximation's ``bins=W`` (uniform bins of width W).
+    """
+    net_kw = dict(sets)
+    ma_kw = {k: net_kw.pop(k) for k in list(net_kw) if k in MA_KEYWORDS}
+    if "bin_width" in net_kw:
+        ma_kw["bins"] = float(net_kw.pop("bin_width"))
+    return net_kw, ma_kw
 
 SYSTEMS = ("markov-approx", "module:factory", "file.py:factory", "fitted:PATH")
 
 
-def _from_factory(spec: str, sets: dict):
+def _from_factory(spec: str):
+    """Call ``factory()`` of ``module:factory`` or ``file.py:factory``."""
     mod_name, _, func = spec.rpartition(":")
-    if mod_name.endswith(".py"):
-        path = Path(mod_name)
-        if not path.exists():
-            raise ParameterError(f"--system {spec!r}: no file {mod_name!r}")
-        mspec = importlib.util.spec_from_file_location(path.stem, path)
+    if mod_name.endswith(".py") or os.path.sep in mod_name:
+        if not os.path.exists(mod_name):
+            raise FileNotFoundError(f"--system {spec!r}: no such file {mod_name!r}")
+        name = os.path.splitext(os.path.basename(mod_name))[0]
+        mspec = importlib.util.spec_from_file_location(name, mod_name)
         mod = importlib.util.module_from_spec(mspec)
+        sys.modules[name] = mod  # so that the system pickles by reference (dask workers)
         mspec.loader.exec_module(mod)
     else:
         try:
             mod = importlib.import_module(mod_name)
         except ImportError as exc:
-            raise ParameterError(f"--system {spec!r}: cannot import {mod_name!r} ({exc})") from exc
+            raise ParameterError(f"--system {spec!r}: cannot import {mod_name!r} ({exc})") from None
     if not hasattr(mod, func):
-        raise ParameterError(f"--system {spec!r}: {mod_name!r} has no {func!r}")
-    obj = getattr(mod, func)(**sets)
-    return obj.ode() if hasattr(obj, "ode") else obj
+        raise ParameterError(f"--system {spec!r}: module {mod_name!r} has no {func!r}")
+    obj = getattr(mod, func)
+    obj = obj() if callable(obj) and not hasattr(obj, "rhs_func") else obj
+    return obj.ode() if hasattr(obj, "ode") and not hasattr(obj, "rhs_func") else obj
+
+
+def _apply_params(system, sets: dict, spec: str):
+    unknown = sorted(set(sets) - set(system.params))
+    if unknown:
+        raise ParameterError(f"--set: unknown parameter(s) {unknown} for --system {spec!r}; "
+                             f"it has {list(system.params)}")
+    return system.with_params(**sets) if sets else system
 
 
 def load_system(spec: str, sets: dict | None = None):
@@ -49,7 +73,7 @@ def load_system(spec: str, sets: dict | None = None):
     from bifurcation.system import ODESystem
 
     sets = dict(sets or {})
-    if spec == "markov-approx":
+    if spec in ("markov-approx", "ma"):
         import reduce
         import simulate
 
@@ -64,11 +88,9 @@ def load_system(spec: str, sets: dict | None = None):
         import reduce
 
         model = reduce.estimation.FittedMarkovModel.load(spec.split(":", 1)[1])
-        system = model.ode()
-        if sets:
-            system = system.with_params(**sets)
+        system = _apply_params(model.ode(), sets, spec)
     elif ":" in spec:
-        system = _from_factory(spec, sets)
+        system = _apply_params(_from_factory(spec), sets, spec)
     else:
         raise ParameterError(
             f"--system {spec!r} is not known; use one of: {', '.join(SYSTEMS)}"

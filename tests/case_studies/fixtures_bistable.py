@@ -11,5 +11,5 @@ def _rhs(x, p):
     return np.array([u - u ** 3, -(x[1] - c)])
 
 
-def make_system(c=0.5):
-    return ODESystem(_rhs, 2, {"c": c}, state_names=["u", "v"])
+def make_system():
+    return ODESystem(_rhs, 2, {"c": 0.0}, state_names=["u", "v"])
