@@ -121,26 +121,39 @@ def rossler_return_map(c, a=0.2, b=0.2):
     return P
 
 
-def rossler_pd_reference(c_lo=2.7, c_hi=2.95):
-    """First PD of Rössler (a = b = 0.2) in c from the Poincaré map alone.
+def rossler_pd_reference(c_lo=2.7, c_hi=2.95, iterate=1):
+    """A period doubling of Rössler (a = b = 0.2) in c from the Poincaré map alone.
 
-    For each c: fixed point of the return map by Newton (central-difference Jacobian, h = 1e-6)
-    and the eigenvalue λ(c) of its 2×2 Jacobian nearest −1; the PD is the root of
-    λ(c) + 1 = 0, found by the secant method. Independent of collocation.
+    With ``iterate = k`` the map is P^k (k = 1: the first PD, of the period-1 orbit; k = 2: the
+    second, of the doubled orbit). For each c: fixed point of P^k by Newton (central-difference
+    Jacobian, h = 1e-6) and the eigenvalue λ(c) of its 2×2 Jacobian nearest −1; the PD is the
+    root of λ(c) + 1 = 0, found by the secant method. Independent of collocation. For k > 1 the
+    Newton start is a point of the attractor (200 iterations of P at the first c).
     """
-    v = np.array([3.6, 0.03])
+    v = np.array([3.6, 0.03]) if iterate == 1 else None
 
     def lam(c):
         nonlocal v
         P = rossler_return_map(c)
+
+        def Pk(u):
+            for _ in range(iterate):
+                u = P(u)[0]
+            return u
+
+        if v is None:
+            u = np.array([3.6, 0.03])
+            for _ in range(200):
+                u = P(u)[0]
+            v = u
         h = 1e-6
         for _ in range(30):
-            Pv, _ = P(v)
+            Pv = Pk(v)
             Jm = np.empty((2, 2))
             for j in range(2):
                 e = np.zeros(2)
                 e[j] = h
-                Jm[:, j] = (P(v + e)[0] - P(v - e)[0]) / (2 * h)
+                Jm[:, j] = (Pk(v + e) - Pk(v - e)) / (2 * h)
             dv = np.linalg.solve(Jm - np.eye(2), -(Pv - v))
             v = v + dv
             if np.max(np.abs(dv)) < 1e-11:

@@ -27,49 +27,6 @@ from .cycle_problems import (
 pytestmark = pytest.mark.slow
 
 
-def _pd2_reference(c_lo, c_hi):
-    """Second PD: eigenvalue −1 of the Jacobian of P∘P at its (period-2) fixed point."""
-    v = None
-
-    def lam(c):
-        nonlocal v
-        P = rossler_return_map(c)
-
-        def P2(u):
-            return P(P(u)[0])[0]
-
-        if v is None:
-            # start on the attractor: iterate the map
-            u = np.array([3.6, 0.03])
-            for _ in range(200):
-                u = P(u)[0]
-            v = u
-        h = 1e-6
-        for _ in range(30):
-            Pv = P2(v)
-            Jm = np.empty((2, 2))
-            for j in range(2):
-                e = np.zeros(2)
-                e[j] = h
-                Jm[:, j] = (P2(v + e) - P2(v - e)) / (2 * h)
-            dv = np.linalg.solve(Jm - np.eye(2), -(Pv - v))
-            v = v + dv
-            if np.max(np.abs(dv)) < 1e-11:
-                break
-        ev = np.linalg.eigvals(Jm)
-        return ev[np.argmin(np.abs(ev + 1))].real
-
-    c0, c1 = c_lo, c_hi
-    f0, f1 = lam(c0) + 1, lam(c1) + 1
-    for _ in range(40):
-        c2 = c1 - f1 * (c1 - c0) / (f1 - f0)
-        f2 = lam(c2) + 1
-        c0, f0, c1, f1 = c1, f1, c2, f2
-        if abs(c1 - c0) < 1e-9:
-            break
-    return c1
-
-
 def test_rossler_cascade_against_poincare_map():
     s = rossler_system(2.5)
     g = OrbitGuess.from_simulation(s, [1.0, 1.0, 0.0], 300.0)
@@ -80,7 +37,7 @@ def test_rossler_cascade_against_poincare_map():
     assert pd1.params["c"] == pytest.approx(ref1, abs=1e-4)
     br2 = continue_cycles(pd1, "c", (2.5, 4.0), max_points=80, ds=0.05)
     pd2 = br2.points("PD")[0]
-    ref2 = _pd2_reference(3.7, 3.95)
+    ref2 = rossler_pd_reference(3.7, 3.95, iterate=2)
     assert pd2.params["c"] == pytest.approx(ref2, abs=1e-4)
     for sp in (pd1, pd2):
         chk = mesh_check(sp, 0)
