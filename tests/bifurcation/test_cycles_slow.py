@@ -18,7 +18,6 @@ from .cycle_problems import (
     hopf_system,
     ns_system,
     rossler_pd_reference,
-    rossler_return_map,
     rossler_system,
     snic,
     vdp_system,
