@@ -17,7 +17,7 @@ def _telegraph(rates, t_end, dt, rng):
     """Two-state Markov jump process sampled on a grid, plus Gaussian feature noise."""
     t = np.arange(0.0, t_end, dt)
     labels = np.empty(len(t), dtype=int)
-    s, t_next, k = 0, rng.exponential(1 / rates[0]), 0
+    s, t_next = 0, rng.exponential(1 / rates[0])
     for i, ti in enumerate(t):
         while ti >= t_next:
             s = 1 - s

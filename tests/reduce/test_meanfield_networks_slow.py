@@ -48,8 +48,9 @@ def test_conductance_network_vs_theory():
     assert abs(m - th) <= 0.05 * th + 4 * se
 
 
-def test_brunel_asynchronous_irregular_regime():
-    # g = 6, η = 4 (Brunel 2000, Fig. 8B: "SI fast"; the mean rate is still compared): measured sim 58.7 ± 0.25 Hz vs theory 55.8 Hz
+def test_brunel_fast_oscillation_regime_mean_rate():
+    # g = 6, η = 4 (Brunel 2000, Fig. 8B: "SI fast"; the mean rate is still compared):
+    # measured sim 58.7 ± 0.25 Hz vs theory 55.8 Hz
     # (−4.9 %: diffusion approximation with J = 0.1 mV jumps, Euler step 0.1 ms, finite N);
     # systematic budget 8 %, statistical 4 SE.
     net = simulate.CurrentLIFNetwork(g=6.0, eta=4.0)
