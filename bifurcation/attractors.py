@@ -168,11 +168,23 @@ def section_crossings(t: np.ndarray, y: np.ndarray, level: float) -> np.ndarray:
 
 
 def _peaks_between(t, y, crossings):
-    """Maximum of y between successive crossings."""
+    """Maximum of y between successive crossings, refined by a parabola through the largest
+    sample and its neighbours (sharp peaks, such as MFEs, fall between output samples; the raw
+    sample maximum would then vary from cycle to cycle by far more than the tolerance)."""
     out = []
     for a, b in zip(crossings[:-1], crossings[1:]):
-        sel = (t >= a) & (t < b)
-        out.append(np.max(y[sel]) if np.any(sel) else np.nan)
+        idx = np.flatnonzero((t >= a) & (t < b))
+        if len(idx) == 0:
+            out.append(np.nan)
+            continue
+        i = idx[np.argmax(y[idx])]
+        peak = y[i]
+        if 0 < i < len(y) - 1:
+            y0, y1, y2 = y[i - 1], y[i], y[i + 1]
+            den = y0 - 2 * y1 + y2
+            if den < 0:
+                peak = y1 - 0.125 * (y2 - y0) ** 2 / den
+        out.append(peak)
     return np.array(out)
 
 
