@@ -38,6 +38,7 @@ import time
 import numpy as np
 
 from ..executor import spawn_seeds
+from ..recording import ChunkSink, progress_bar
 from ..trajectory import Trajectory, TrajectoryWriter
 from ..validation import (
     ParameterError,
@@ -278,22 +279,9 @@ class BalancedHybridNetwork:
         spk_i = np.empty(spk_cap, np.int32)
 
         writer = TrajectoryWriter(out) if out is not None else None
-        store: dict[str, list] = {}
-
-        def emit(name, arr):
-            if writer is not None:
-                writer.append(name, arr)
-            else:
-                store.setdefault(name, []).append(np.asarray(arr))
-
-        bar = None
-        if progress:
-            try:
-                from tqdm.auto import tqdm
-
-                bar = tqdm(total=float(t_end), desc="hybrid", unit="ms", leave=False)
-            except ImportError:  # pragma: no cover
-                bar = None
+        sink = ChunkSink(writer)
+        emit = sink.append
+        bar = progress_bar(progress, t_end, "hybrid")
         mode = kernels.SHARED if shared else kernels.PER_PAIR
         step = 0
         try:
@@ -356,7 +344,7 @@ class BalancedHybridNetwork:
                 writer.close()
                 writer = None
                 return Trajectory.load(out)
-            arrays = {k: np.concatenate(v) if len(v) > 1 else v[0] for k, v in store.items()}
+            arrays = sink.arrays()
             arrays["counts/received"] = recv
             if trace_ids.size:
                 arrays["trace_ids"] = trace_ids

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..executor import spawn_seeds
+from ..recording import ChunkSink, progress_bar
 from ..trajectory import Trajectory, TrajectoryWriter
 from ..validation import ParameterError, check_number, check_positive_int
 from . import kernels
@@ -201,22 +202,9 @@ def run_lif(spec: LIFSpec, model: str, params: dict, t_end: float, seed, out=Non
             writer.write(f"bins/{q}", bin_edges)
         if trace_ids.size:
             writer.write("trace_ids", trace_ids)
-    store: dict[str, list] = {}
-
-    def emit(name, arr):
-        if writer is not None:
-            writer.append(name, arr)
-        else:
-            store.setdefault(name, []).append(np.asarray(arr))
-
-    bar = None
-    if progress:
-        try:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=float(t_end), desc=model, unit="ms", leave=False)
-        except ImportError:  # pragma: no cover
-            bar = None
+    sink = ChunkSink(writer)
+    emit = sink.append
+    bar = progress_bar(progress, t_end, model)
     n = 0
     wall_kernel = 0.0
     cpu_kernel = 0.0
@@ -308,7 +296,7 @@ def run_lif(spec: LIFSpec, model: str, params: dict, t_end: float, seed, out=Non
             writer = None
             traj = Trajectory.load(out)
             return traj
-        arrays = {k: np.concatenate(vs) if len(vs) > 1 else vs[0] for k, vs in store.items()}
+        arrays = sink.arrays()
         for q in spec.populations:
             arrays[f"bins/{q}"] = np.linspace(v_lo, v_hi, nb + 1)
         if trace_ids.size:

@@ -28,6 +28,7 @@ import time
 
 import numpy as np
 
+from ..recording import ChunkSink, progress_bar
 from ..trajectory import Trajectory, TrajectoryWriter
 from ..validation import ParameterError, check_number
 
@@ -73,36 +74,9 @@ def _multiple(name, value, dt):
     return k
 
 
-class _Sink:
-    """Collect chunks in memory, or stream them to a TrajectoryWriter."""
-
-    def __init__(self, writer):
-        self.writer = writer
-        self.parts: dict = {}
-
-    def append(self, name, arr):
-        arr = np.asarray(arr)
-        if self.writer is not None:
-            if arr.shape[0] or name not in self.parts:
-                self.writer.append(name, arr)
-                self.parts.setdefault(name, True)
-        else:
-            self.parts.setdefault(name, []).append(arr.copy())
-
-    def arrays(self):
-        return {k: np.concatenate(v, axis=0) for k, v in self.parts.items()}
-
-
 def _progress_bar(progress, t_end):
-    if not progress:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover
-        return None
-    return tqdm(total=float(t_end), unit="ms", delay=3.0, leave=False,
-                desc="markov-if", bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} ms "
-                "[{elapsed}<{remaining}]")
+    return progress_bar(progress, t_end, "markov-if", delay=3.0,
+                        bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} ms [{elapsed}<{remaining}]")
 
 
 def run_network(net, t_end, seed, out=None, progress=True, *, rate_dt=None, spikes=True,
@@ -213,7 +187,7 @@ def run_network(net, t_end, seed, out=None, progress=True, *, rate_dt=None, spik
         writer = TrajectoryWriter(out, {})       # checks the folder before any work
     try:
         state = _initial_state(spec, net.voltages, seed)
-        sink = _Sink(writer)
+        sink = ChunkSink(writer)
         t_wall0 = time.perf_counter()
         t_cpu0 = time.process_time()
         if stepped:
