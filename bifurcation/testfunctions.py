@@ -25,6 +25,7 @@ __all__ = ["eigen_nearest", "eigen_summary", "bordered_logdet", "pair_product", 
 
 
 def complex_mask(lam, im_tol):
+    """Mask of eigenvalues counted as complex: ``|Im λ| > im_tol · max(1, |λ|)``."""
     return np.abs(lam.imag) > im_tol * np.maximum(1.0, np.abs(lam))
 
 

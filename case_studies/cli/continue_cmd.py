@@ -34,6 +34,8 @@ from .common import add_common, emit, parse_sets
 
 
 def register(sub) -> None:
+    """Add ``snnreduce continue`` (equilibria and codim-2 curves) to the subparsers ``sub``
+    (an ``argparse`` subparsers object)."""
     p = sub.add_parser(
         "continue", help="continue equilibria and bifurcation curves of an ODE system",
         description=__doc__.split("Examples")[0],
@@ -96,6 +98,8 @@ def branch_summary(br) -> dict:
 
 
 def run(args) -> int:
+    """Execute ``snnreduce continue`` with parsed ``args``; return the exit status
+    (0 on success; bad input raises ``ParameterError``, reported by ``main`` with status 2)."""
     from bifurcation import continue_codim2, continue_equilibria
     from bifurcation.io import save_branch
 

@@ -24,6 +24,7 @@ SUBCOMMANDS = (
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``snnreduce`` argument parser with every subcommand of ``SUBCOMMANDS`` registered."""
     parser = argparse.ArgumentParser(
         prog="snnreduce",
         description="Spiking E/I networks -> differential equations -> bifurcation diagrams.",
@@ -36,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Entry point of the ``snnreduce`` command; ``argv`` defaults to ``sys.argv[1:]``.
+
+    Returns the exit status; a :class:`simulate.ParameterError` (bad input) is printed as one
+    line and gives status 2, with nothing written.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

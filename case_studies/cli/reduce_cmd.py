@@ -19,6 +19,7 @@ KINDS = (
 
 
 def register(sub) -> None:
+    """Add ``snnreduce reduce`` and its kinds (markov-approx, meanfield, fit) to ``sub``."""
     p = sub.add_parser("reduce", help="reduce a network to an ODE system or a finite-N chain",
                        description="Reduce a spiking network to differential equations.")
     kinds = p.add_subparsers(dest="kind", metavar="KIND")

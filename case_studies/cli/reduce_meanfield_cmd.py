@@ -35,6 +35,8 @@ THEORIES = ("cond-lif", "brunel", "binary", "hybrid", "markov-if")
 
 
 def register(sub) -> None:
+    """Add ``snnreduce reduce meanfield`` (mean-field baselines) to the subparsers ``sub``
+    (an ``argparse`` subparsers object)."""
     p = sub.add_parser(
         "meanfield", help="balanced-limit and mean-field baselines (models.md §4-§7)",
         description="Mean-field baselines. Example: snnreduce reduce meanfield cond-lif --set "
@@ -85,6 +87,8 @@ def _pop(sets, keys):
 
 
 def run(args) -> int:
+    """Execute ``snnreduce reduce meanfield`` with parsed ``args``; return the exit status
+    (0 on success; bad input raises ``ParameterError``, reported by ``main`` with status 2)."""
     from reduce import meanfield as mf
 
     sets = parse_sets(args.set)

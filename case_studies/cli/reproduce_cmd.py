@@ -20,6 +20,8 @@ from .common import emit, parse_sets
 
 
 def register(sub) -> None:
+    """Add the ``snnreduce reproduce`` subcommand (case studies) to the parser's ``sub``
+    (an ``argparse`` subparsers object)."""
     p = sub.add_parser(
         "reproduce", help="run a case study end to end and write figures and a report",
         description="Run a case study (simulate -> reduce -> continue -> figures and checks). "
@@ -44,6 +46,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Execute ``snnreduce reproduce`` with parsed ``args``; return the exit status
+    (0 success, 1 a failed step or check, 2 bad input)."""
     from simulate.validation import ParameterError
 
     from ..framework import available_cases, get_case, run_case

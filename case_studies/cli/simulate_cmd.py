@@ -16,6 +16,8 @@ from .common import add_common, emit, parse_sets
 
 
 def register(sub) -> None:
+    """Add the ``snnreduce simulate`` subcommand (network simulation) to the parser's ``sub``
+    (an ``argparse`` subparsers object)."""
     p = sub.add_parser(
         "simulate", help="simulate a spiking network",
         description="Simulate a spiking network and write its trajectory (HDF5). Example: "
@@ -32,6 +34,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Execute ``snnreduce simulate`` with parsed ``args``; return the exit status
+    (0 on success; bad input raises ``ParameterError``, reported by ``main`` with status 2)."""
     check_choice("network", args.network, simulate.NETWORKS)
     cls = getattr(simulate, simulate.NETWORKS[args.network])
     params = parse_sets(args.set)
