@@ -4,7 +4,7 @@ Per population ``q`` with occupancies ``n_k``, centred voltage totals
 ``Z_k = Σ_{neurons in k} (V - c_k)`` and pending-kick moments ``m_{qr}, s_{qr}`` (mean and
 across-neuron variance of the pending kicks of pathway r → q, per neuron):
 
-* regularised in-bin mean  ``V̄_k = c_k + Z_k n_k / (n_k² + ε²)``  (ε = 1e-6 neurons by
+* regularised in-bin mean  ``V̄_k = c_k + Z_k n_k / (n_k² + ε²)``  (ε = 1e-3 neurons by
   default): equal to ``c_k + Z_k/n_k`` for ``n_k >> ε``, C^∞ for every real ``n_k`` (also the
   slightly negative occupancies a Newton step can produce in empty tails), empty bins are
   read at their centre;

@@ -42,19 +42,23 @@ def random_state(ma, rng, occ=(0.0, 10.0), rel=0.95, mom=(0.0, 3.0)):
 
 def extreme_states(ma, rng):
     """Random and extreme states: large / tiny kick variance, means at edges and midpoints,
-    near-empty bins (n = 1e-12 .. 1e-4, around the regularisation ε = 1e-6)."""
+    near-empty bins (n = 1e-6 ε .. 100 ε, around the regularisation ε = ``ma.eps``)."""
     lay = ma.layout
     out = {"random": random_state(ma, rng)}
     x = random_state(ma, rng, mom=(50.0, 400.0))
     out["large-variance"] = x
     x = random_state(ma, rng, mom=(0.0, 1e-12))
     out["tiny-kicks"] = x
-    # means exactly at the edges (Z = ±n·width/2); n <= 10 keeps the regularised relative
-    # mean n²/(n² + ε²) >= 1 - 1e-14, above the closure's clamp at 1 - 1e-15
+    # regularised in-bin means at the edges: V̄ - c = ±(1 - δ)·width/2 with δ = 1e-14..1e-10
+    # (just inside the closure's clamp at 1 - 1e-15), i.e. Z = (V̄ - c)(n² + ε²)/n; this
+    # places the mean at the edge whatever ε is (Z = ±n·width/2 would leave it a relative
+    # ε²/n² inside)
     x = random_state(ma, rng, occ=(0.1, 10.0))
     for q in range(lay.P):
         n = x[lay.occ(q)]
-        x[lay.ztot(q)] = n * 0.5 * ma.bins.widths * np.where(np.arange(lay.K) % 2, 1.0, -1.0)
+        rel = (1.0 - 10.0 ** rng.uniform(-14, -10, lay.K)) * np.where(
+            np.arange(lay.K) % 2, 1.0, -1.0)
+        x[lay.ztot(q)] = rel * 0.5 * ma.bins.widths * (n * n + ma.eps ** 2) / n
     out["means-at-edges"] = x
     x = random_state(ma, rng)
     for q in range(lay.P):
@@ -63,7 +67,8 @@ def extreme_states(ma, rng):
     x = random_state(ma, rng)
     for q in range(lay.P):
         n = x[lay.occ(q)]
-        n[::3] = 10.0 ** rng.uniform(-12, -4, len(n[::3]))
+        lg = np.log10(ma.eps)
+        n[::3] = 10.0 ** rng.uniform(lg - 6, lg + 2, len(n[::3]))
         x[lay.occ(q)] = n
         x[lay.ztot(q)] = n * rng.uniform(-0.9, 0.9, lay.K) * 0.5 * ma.bins.widths
     out["near-empty"] = x
