@@ -74,9 +74,90 @@ def _stats(obj, t_burn):
 
     sp = obs.power_spectrum(obj, segment_ms=250.0, t_burn=t_burn)
     pk = obs.gamma_peak(sp, band=BAND)
+    # smoothed estimate (100-ms segments, 10-Hz grid): the arg-max of a broad peak on the
+    # 4-Hz grid jumps with the seed
+    sm = obs.gamma_peak(obs.power_spectrum(obj, segment_ms=100.0, t_burn=t_burn), band=BAND)
     return {"rate_E": obs.firing_rates(obj, t_burn=t_burn)["E"],
             "var_E_1ms": obs.rate_variance(obj, "E", bin_ms=1.0, t_burn=t_burn),
-            "peak_hz": pk.frequency_hz, "peak_psd": pk.psd}
+            "peak_hz": pk.frequency_hz, "peak_psd": pk.psd,
+            "peak_hz_smooth": sm.frequency_hz, "peak_psd_smooth": sm.psd}
+
+
+def seeds(t_end: float = 5000.0, seed_list=(11, 12, 13, 14, 15, 16),
+          out: str = "benchmarks/results/finite_size_seeds.json", schemes=("multinomial",)):
+    """Network and chain over several seeds per regime; mean and 95 % t-interval of every
+    statistic across seeds (independent runs). Results are cached per (regime, seed, model)
+    in ``out`` so an interrupted run resumes."""
+    import reduce
+    import simulate
+    from reduce.finite_size import FiniteMAChain, MALinearNoise, find_equilibrium
+
+    t_burn = 200.0
+    done = {}
+    if os.path.exists(out):
+        with open(out) as fh:
+            done = json.load(fh).get("runs", {})
+    lna_rows = {}
+    for name, kw in REGIMES.items():
+        net = simulate.MarkovIFNetwork(**kw)
+        ma = reduce.MarkovApproximation(net)
+        eq = find_equilibrium(ma)
+        if eq["stable"]:
+            lna = MALinearNoise(ma, eq["x"])
+            pk = lna.peak(BAND)
+            lna_rows[name] = {"rate_E": float(eq["rates_hz"]["E"]),
+                              "var_E_1ms": lna.binned_rate_variance("E", 1.0),
+                              "peak_hz": pk["frequency_hz"], "peak_psd": pk["psd"]}
+        for s in seed_list:
+            for model in ("snn",) + tuple(schemes):
+                key = f"{name}|{model}|{s}"
+                if key in done:
+                    continue
+                c0 = time.process_time()
+                if model == "snn":
+                    obj = net.run(t_end=t_end, seed=s)
+                else:
+                    obj = FiniteMAChain(ma, scheme=model).run(t_end, seed=s, dt_record=0.1)
+                row = _stats(obj, t_burn)
+                row["cpu_s"] = time.process_time() - c0
+                done[key] = row
+                print(key, json.dumps(row), flush=True)
+                _dump(out, done, lna_rows, t_end)
+    summary = _summarise(done, lna_rows)
+    _dump(out, done, lna_rows, t_end, summary)
+    print(json.dumps(summary, indent=1))
+    return summary
+
+
+def _dump(out, runs, lna_rows, t_end, summary=None):
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    with open(out + ".tmp", "w") as fh:
+        json.dump({"t_end_ms": t_end, "runs": runs, "lna": lna_rows, "summary": summary},
+                  fh, indent=1)
+    os.replace(out + ".tmp", out)
+
+
+def _summarise(runs, lna_rows):
+    """Mean, sample sd, n and the 95 % t-interval half-width per (regime, model, statistic)."""
+    from scipy.stats import t as student
+
+    groups = {}
+    for key, row in runs.items():
+        regime, model, _ = key.split("|")
+        groups.setdefault((regime, model), []).append(row)
+    out = {}
+    for (regime, model), rows in groups.items():
+        st = {}
+        for stat in rows[0]:
+            v = np.array([r[stat] for r in rows], float)
+            sd = float(v.std(ddof=1)) if len(v) > 1 else float("nan")
+            hw = float(student.ppf(0.975, len(v) - 1) * sd / np.sqrt(len(v))) if len(v) > 1 \
+                else float("nan")
+            st[stat] = {"mean": float(v.mean()), "sd": sd, "n": len(v), "ci95": hw}
+        out.setdefault(regime, {})[model] = st
+    for regime, row in lna_rows.items():
+        out.setdefault(regime, {})["lna"] = row
+    return out
 
 
 def compare(t_end: float = 3000.0, seed: int = 1,
@@ -122,13 +203,19 @@ def compare(t_end: float = 3000.0, seed: int = 1,
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=("speed", "compare"))
+    ap.add_argument("what", choices=("speed", "compare", "seeds"))
+    ap.add_argument("--seeds", type=int, nargs="+", default=[11, 12, 13, 14, 15, 16])
+    ap.add_argument("--schemes", nargs="+", default=["multinomial"])
     ap.add_argument("--t-end", type=float, default=3000.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default="benchmarks/results/finite_size_vs_network.json")
     a = ap.parse_args(argv)
     if a.what == "speed":
         speed()
+    elif a.what == "seeds":
+        out = (a.out if a.out != ap.get_default("out")
+               else "benchmarks/results/finite_size_seeds.json")
+        seeds(a.t_end, a.seeds, out, tuple(a.schemes))
     else:
         compare(a.t_end, a.seed, a.out)
 

@@ -48,6 +48,10 @@ continuous chain; use Δt ≤ h/10 to compare with the linear-noise approximatio
 every channel (k → j, k → fire, refractory → j0) fires ``a Δt + sqrt(a Δt) ξ`` times,
 ``a`` its propensity, ξ standard normal; counts are real-valued (propensities of negative
 occupancies are clipped at 0; channels with P_{kj} ≤ 1e-14 are skipped).
+``scheme="exact"``: the continuous-time redraw chain itself, simulated event by event without
+time discretisation (:mod:`reduce.finite_size.ma_exact`: the total event rate is constant
+between events, the time dependence of the kick moments only changes where a redrawn neuron
+lands); the tau-leaps converge to it at first order in Δt.
 ``freeze=True`` evaluates the construction once at the initial state and keeps it: then the
 neurons are independent and the chain is exactly the product chain whose master equation
 :class:`reduce.finite_size.PopulationChain` solves (used in the tests).
@@ -67,7 +71,7 @@ from simulate.validation import ParameterError, check_choice, check_number
 
 __all__ = ["FiniteMAChain", "FiniteMAResult", "SCHEMES"]
 
-SCHEMES = {"multinomial": 0, "langevin": 1}
+SCHEMES = {"multinomial": 0, "langevin": 1, "exact": 2}
 
 
 @njit(cache=True)
@@ -273,11 +277,13 @@ class FiniteMAChain:
     ----------
     ma : reduce.MarkovApproximation
         The population sizes N_q are those of its network (``ma.spec.sizes``).
-    scheme : {"multinomial", "langevin"}
-        Tau-leap of the redraw chain with integer counts, or its chemical Langevin
-        approximation (see the module docstring).
+    scheme : {"multinomial", "langevin", "exact"}
+        Tau-leap of the redraw chain with integer counts, its chemical Langevin
+        approximation, or the exact event-driven simulation of the chain (see the module
+        docstring and :mod:`reduce.finite_size.ma_exact`).
     dt : float, optional
-        Step, ms, 0 < dt ≤ h (default h).
+        Step, ms, 0 < dt ≤ h (default h). For ``scheme="exact"`` only the default record
+        step (the simulation has no step).
     params : dict, optional
         Parameter overrides (names of ``ma.params``).
 
@@ -334,10 +340,13 @@ class FiniteMAChain:
             freeze: bool = False) -> FiniteMAResult:
         """Simulate ``t_end`` ms from the ODE state ``x0`` (default: the quiet start).
 
-        ``dt_record`` (default ``dt``) must be a multiple of ``dt``.
+        ``dt_record`` (default ``dt``) must be a multiple of ``dt`` (any positive value for
+        ``scheme="exact"``).
         """
         check_number("t_end", t_end, 0.0, None, lo_open=True, unit="ms")
         dt_record = self.dt if dt_record is None else float(dt_record)
+        if self.scheme == "exact":
+            return self._run_exact(t_end, x0, seed, dt_record, freeze)
         stride = int(round(dt_record / self.dt))
         if stride < 1 or abs(stride * self.dt - dt_record) > 1e-9 * dt_record:
             raise ParameterError(
@@ -353,3 +362,18 @@ class FiniteMAChain:
         return FiniteMAResult(self.ma, np.arange(T) * dt_record, dt_record, spikes, states,
                               refr, scheme=self.scheme, dt=self.dt, seed=int(seed),
                               wall_time_s=time.perf_counter() - t0)
+
+    def _run_exact(self, t_end, x0, seed, dt_record, freeze):
+        from .ma_exact import exact_run
+
+        check_number("dt_record", dt_record, 0.0, t_end, lo_open=True, unit="ms")
+        n, Z, mom, R = self.initial_counts(x0)
+        t0 = time.perf_counter()
+        _seed(int(seed))
+        spikes, states, refr, n_events = exact_run(
+            n, Z, mom, R, self.p, float(t_end), dt_record, bool(freeze),
+            *self.ma.kernel_arrays())
+        T = spikes.shape[0]
+        return FiniteMAResult(self.ma, np.arange(T) * dt_record, dt_record, spikes, states,
+                              refr, scheme=self.scheme, dt=self.dt, seed=int(seed),
+                              n_events=int(n_events), wall_time_s=time.perf_counter() - t0)
