@@ -50,6 +50,7 @@ import math
 import os
 import pickle
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -60,7 +61,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simulate.validation import ParameterError, check_known
+from simulate.validation import ParameterError, check_choice, check_known
 
 __all__ = [
     "CaseStudy",
@@ -88,6 +89,8 @@ REPORT_FORMAT = "snnreduce-case-report/1"
 BUILTIN_CASES: dict[str, str] = {"gamma": "case_studies.gamma",
                                   "metastability": "case_studies.metastability",
                                   "brunel": "case_studies.brunel",
+                                  "strong-coupling": "case_studies.strong_coupling",
+                                  "regimes": "case_studies.regimes",
                                   "hydrodynamic-limit": "case_studies.hydrodynamic"}
 
 _REGISTRY: dict[str, type] = {}
@@ -459,6 +462,8 @@ class RunContext:
         self._log = log
         self._results: dict = {}
         self._status: dict = {}
+        self._cache: StepCache | None = None
+        self._current: tuple[str, str] | None = None   # (step name, cache key) while it runs
         self.figures: list = []
         #: key numbers of the run, copied into the report's "summary" (JSON-ready values)
         self.summary: dict = {}
@@ -491,7 +496,51 @@ class RunContext:
             ) from None
 
     def log(self, msg: str) -> None:
+        """Send a message to the run's log (kept in the report's ``messages``)."""
         self._log(msg)
+
+    def map_tasks(self, fn: Callable, tasks, desc: str | None = None) -> list:
+        """Run ``fn`` over ``tasks`` with this run's scheduler, saving each result as it ends.
+
+        The same as :func:`simulate.executor.map_tasks` (results in task order, ``--scheduler``
+        honoured, seeds belong inside the tasks), plus a per-task cache: every finished task is
+        written at once under ``cache/<step>/tasks/<step key>/``, keyed by a hash of the step's
+        cache key, ``fn``'s name and the task. A run killed in the middle of a step therefore
+        recomputes only the tasks that had not finished; the task files are removed once the
+        whole step has been cached.
+        """
+        from simulate.executor import map_tasks
+
+        tasks = list(tasks)
+        if self._cache is None or self._current is None:
+            return map_tasks(fn, tasks, scheduler=self.scheduler, progress=self.progress,
+                             desc=desc)
+        step, step_key = self._current
+        where = _task_folder(step, step_key)
+        fn_id = f"{fn.__module__}.{fn.__qualname__}"
+        keys = [_hash({"step_key": step_key, "fn": fn_id, "task": t}) for t in tasks]
+        results: list = [None] * len(tasks)
+        todo = []
+        for i, k in enumerate(keys):
+            hit, res, _ = self._cache.load(where, k)
+            if hit:
+                results[i] = res
+            else:
+                todo.append(i)
+        if len(todo) < len(tasks):
+            self.log(f"step {step!r}: {len(tasks) - len(todo)} of {len(tasks)} tasks restored "
+                     "from an interrupted run")
+
+        def save(j, res):
+            i = todo[j]
+            results[i] = res
+            msg = self._cache.store(where, keys[i], res, {"step": step, "task": i})
+            if msg:
+                self.log(msg)
+
+        map_tasks(fn, [tasks[i] for i in todo], scheduler=self.scheduler,
+                  progress=self.progress, desc=desc, on_result=save)
+        return results
 
     # outputs
     def figure(self, name: str, fig, data: Mapping | None = None) -> dict:
@@ -531,6 +580,11 @@ class RunContext:
         for i in range(n):
             w.writerow([_cell(v[i]) if i < len(v) else "" for v in cols.values()])
         return atomic_write_bytes(d / f"{name}.csv", buf.getvalue().encode())
+
+
+def _task_folder(step: str, step_key: str) -> str:
+    """Cache sub-folder (relative to the cache root) of one step run's per-task results."""
+    return f"{step}/tasks/{step_key[:16]}"
 
 
 def _cell(x):
@@ -575,7 +629,7 @@ def _progress(iterable, total, desc, enabled):
 
 def run_case(case, out, *, quick: bool = False, scheduler: str | None = None,
              progress: bool = True, overrides: Mapping | None = None, force: Iterable = (),
-             log: Callable[[str], None] | None = None) -> dict:
+             log: Callable[[str], None] | None = None, until: str | None = None) -> dict:
     """Run a case study and write its report; return the report.
 
     Parameters
@@ -596,6 +650,10 @@ def run_case(case, out, *, quick: bool = False, scheduler: str | None = None,
         Steps to recompute even when cached (``"all"`` for every step).
     log : callable, optional
         Receives messages (default: print to standard error).
+    until : str, optional
+        Run the steps up to and including this one; later steps (and the checks that need
+        them) are reported as skipped. Cached results of the steps that run are used and
+        written as usual, so a later run without ``until`` resumes from them.
 
     Returns
     -------
@@ -619,6 +677,10 @@ def run_case(case, out, *, quick: bool = False, scheduler: str | None = None,
         raise ParameterError(f"scheduler = {scheduler!r} is not a scheduler address; give "
                              "'tcp://host:port' or 'local'")
     params = case.settings(quick, overrides)
+    step_names = [st.name for st in case.steps]
+    if until is not None:
+        check_choice("until", until, step_names)
+    last = step_names.index(until) if until is not None else len(step_names) - 1
     out = prepare_out_dir(out)
     messages: list = []
 
@@ -637,9 +699,11 @@ def run_case(case, out, *, quick: bool = False, scheduler: str | None = None,
     force = set(force or ())
     cache = StepCache(out / "cache")
     ctx = RunContext(case, params, quick, out, scheduler, progress, _log)
+    ctx._cache = cache
     keys: dict = {}
     t_run = time.perf_counter()
-    for st in _progress(case.steps, len(case.steps), f"{case.name}", progress):
+    for i_step, st in enumerate(_progress(case.steps, len(case.steps), f"{case.name}",
+                                          progress)):
         uses = sorted(params) if st.uses is None else list(st.uses)
         source = _step_source_hash(case, st.method)
         key = _hash({"case": case.name, "step": st.name, "inputs": {k: params[k] for k in uses},
@@ -650,7 +714,9 @@ def run_case(case, out, *, quick: bool = False, scheduler: str | None = None,
                "description": st.description}
         t0, c0 = time.perf_counter(), time.process_time()
         missing = [d for d in st.after if not ctx.has(d)]
-        if missing:
+        if i_step > last:
+            rec.update(status="skipped", reason=f"--until {until}")
+        elif missing:
             d = missing[0]
             rec.update(status="skipped", reason=f"needs step {d!r}, which "
                        f"{ctx._status[d]['status']}")
@@ -664,6 +730,7 @@ def run_case(case, out, *, quick: bool = False, scheduler: str | None = None,
                 rec["status"] = "cached"
                 ctx._results[st.name] = result
             else:
+                ctx._current = (st.name, key) if st.cache else None
                 try:
                     result = getattr(case, st.method)(ctx)
                 except StepSkipped as exc:
@@ -688,6 +755,10 @@ def run_case(case, out, *, quick: bool = False, scheduler: str | None = None,
                             "inputs": {k: params[k] for k in uses}, "source": source})
                         if msg:
                             _log(msg)
+                        else:
+                            shutil.rmtree(cache.root / _task_folder(st.name, key),
+                                          ignore_errors=True)
+                ctx._current = None
         rec["seconds"] = round(time.perf_counter() - t0, 3)
         rec["cpu_s"] = round(time.process_time() - c0, 3)   # this process only (not workers)
         ctx._status[st.name] = rec

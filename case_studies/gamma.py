@@ -193,27 +193,23 @@ class GammaCase(CaseStudy):
     # ------------------------------------------------------------------ steps
     def step_simulate(self, ctx):
         _network(ctx, ctx.params["p_ei"])   # validates parameters; skips if no engine
-        from simulate.executor import map_tasks, spawn_seeds
+        from simulate.executor import spawn_seeds
 
         p = ctx.params
         values = _sweep_values(p)
         seeds = spawn_seeds(p["seed"], len(values))
         base = {k: p[k] for k in ("method", "n_e", "n_i", "t_end", "t_burn")}
-        runs = map_tasks(_simulate_task, [(base, v, s) for v, s in zip(values, seeds)],
-                         scheduler=ctx.scheduler, progress=ctx.progress,
-                         desc="network runs")
+        runs = ctx.map_tasks(_simulate_task, [(base, v, s) for v, s in zip(values, seeds)],
+                             desc="network runs")
         return {"runs": runs, "p_ei": values}
 
     def step_reduce(self, ctx):
         ctx.require("reduce", "MarkovApproximation")
         _network(ctx, ctx.params["p_ei"])   # validates the network parameters
-        from simulate.executor import map_tasks
-
         p = ctx.params
         base = {k: p[k] for k in ("method", "n_e", "n_i", "ma_t_end", "ma_form", "t_burn")}
-        out = map_tasks(_reduce_task, [(base, v) for v in _sweep_values(p)],
-                        scheduler=ctx.scheduler, progress=ctx.progress,
-                        desc="MA integrations")
+        out = ctx.map_tasks(_reduce_task, [(base, v) for v in _sweep_values(p)],
+                            desc="MA integrations")
         return {"runs": out}
 
     def step_continue(self, ctx):

@@ -63,6 +63,7 @@ def map_tasks(
     scheduler: str | None = None,
     progress: bool = True,
     desc: str | None = None,
+    on_result: Callable[[int, object], None] | None = None,
 ) -> list:
     """Apply ``fn`` to every task and return the results in task order.
 
@@ -81,6 +82,9 @@ def map_tasks(
         Show a progress bar (stderr).
     desc : str, optional
         Label of the progress bar.
+    on_result : callable, optional
+        ``on_result(i, result)`` is called in this process as soon as task ``i`` has finished
+        (in completion order), e.g. to save each result before the others are done.
 
     Returns
     -------
@@ -92,23 +96,30 @@ def map_tasks(
     if n == 0:
         return []
     if scheduler is not None:
-        return _map_dask(fn, tasks, scheduler, workers, progress, desc)
+        return _map_dask(fn, tasks, scheduler, workers, progress, desc, on_result)
     workers = default_workers() if workers is None else int(workers)
     if workers < 1:
         raise ParameterError(f"workers = {workers} is outside the valid range [1, inf)")
-    if workers == 1 or n == 1:
-        return [fn(t) for t in _progress(tasks, n, desc, progress)]
     results: list = [None] * n
+    if workers == 1 or n == 1:
+        for i, t in enumerate(_progress(tasks, n, desc, progress)):
+            results[i] = fn(t)
+            if on_result is not None:
+                on_result(i, results[i])
+        return results
     with ProcessPoolExecutor(max_workers=min(workers, n)) as pool:
         futures = {pool.submit(fn, t): i for i, t in enumerate(tasks)}
         from concurrent.futures import as_completed
 
         for fut in _progress(as_completed(futures), n, desc, progress):
-            results[futures[fut]] = fut.result()
+            i = futures[fut]
+            results[i] = fut.result()
+            if on_result is not None:
+                on_result(i, results[i])
     return results
 
 
-def _map_dask(fn, tasks, scheduler, workers, progress, desc):
+def _map_dask(fn, tasks, scheduler, workers, progress, desc, on_result=None):
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - dask is a dependency
@@ -132,7 +143,10 @@ def _map_dask(fn, tasks, scheduler, workers, progress, desc):
         index = {f.key: i for i, f in enumerate(futures)}
         results: list = [None] * len(tasks)
         for fut in _progress(as_completed(futures), len(tasks), desc, progress):
-            results[index[fut.key]] = fut.result()
+            i = index[fut.key]
+            results[i] = fut.result()
+            if on_result is not None:
+                on_result(i, results[i])
         return results
     finally:
         client.close()

@@ -39,6 +39,9 @@ def register(sub) -> None:
                    help="override a case parameter (repeatable)")
     p.add_argument("--force", action="append", default=[], metavar="STEP",
                    help="recompute STEP even if cached ('all' for every step; repeatable)")
+    p.add_argument("--until", default=None, metavar="STEP",
+                   help="run the steps up to and including STEP only (later steps are "
+                   "reported as skipped; a later run resumes from the cache)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("--json", action="store_true",
                    help="print the JSON report on standard output")
@@ -68,7 +71,7 @@ def run(args) -> int:
     out = args.out or f"snnreduce-{case.name}{'-quick' if args.quick else ''}"
     report = run_case(case, out, quick=args.quick, scheduler=args.scheduler,
                       progress=not args.no_progress, overrides=parse_sets(args.set),
-                      force=args.force)
+                      force=args.force, until=args.until)
     if args.json:
         emit(report, True)
     else:
