@@ -6,6 +6,7 @@ K_QR of every pathway used as a feature. Events and their propensities:
 - transition c (Q: a → b): n_{Q,a} · r_c(φ), with φ the features at the current state
   (occupancy fractions n/N_Q, kick means m_QR = K_QR / N_Q);
 - release of one pending kick of pathway QR: K_QR / τ_QR;
+- features: occupancy fractions, kick means and products of two of them (``A*B``);
 - a transition into R is a spike of Q; it adds Binomial(N_T, p_TQ) kicks to every pathway TQ
   (Q onto T), the finite-N form of dm/dt = −m/τ + p N f.
 
@@ -21,13 +22,15 @@ from numba import njit
 
 from simulate.activity import PopulationActivity
 
+from .ode_kernels import feature_value
+
 __all__ = ["simulate_chain", "ChainRun"]
 
 
 @njit(cache=True)
 def _chain_kernel(n0, K0, t_end, dt_rec, seed, n_pop, n_states, n_z, sizes, col_pop,
-                  col_from, col_to, coef, col_feat, feat_z, mu, sd, kick_m, kick_tgt,
-                  kick_src, kick_pval, kick_tauval, occ_every, kick_feat, uses, occ_users):
+                  col_from, col_to, coef, col_feat, feat_z, feat_z2, mu, sd, kick_m, kick_tgt,
+                  kick_src, kick_pval, kick_tauval, occ_every, kick_dirty, occ_users):
     np.random.seed(seed)  # noqa: NPY002
     n = n0.copy()
     K = K0.copy()
@@ -61,7 +64,8 @@ def _chain_kernel(n0, K0, t_end, dt_rec, seed, n_pop, n_states, n_z, sizes, col_
                 for k in range(col_feat.shape[1]):
                     g = col_feat[c, k]
                     if g >= 0:
-                        eta += coef[c, k + 1] * (z[feat_z[g]] - mu[g]) / sd[g]
+                        eta += coef[c, k + 1] * (feature_value(z, feat_z, feat_z2, g)
+                                                 - mu[g]) / sd[g]
                 if eta > 700.0:
                     eta = 700.0
                 r[c] = np.exp(eta)
@@ -112,19 +116,15 @@ def _chain_kernel(n0, K0, t_end, dt_rec, seed, n_pop, n_states, n_z, sizes, col_
                     if kick_src[j] == q:
                         K[j] += np.random.binomial(sizes[kick_tgt[j]],  # noqa: NPY002
                                                    kick_pval[j])
-                        g = kick_feat[j]
-                        if g >= 0:
-                            for qq in range(n_pop):
-                                if uses[g, qq]:
-                                    dirty[qq] = True
+                        for qq in range(n_pop):
+                            if kick_dirty[j, qq]:
+                                dirty[qq] = True
         else:
             j = e - C
             K[j] -= 1
-            g = kick_feat[j]
-            if g >= 0:
-                for qq in range(n_pop):
-                    if uses[g, qq]:
-                        dirty[qq] = True
+            for qq in range(n_pop):
+                if kick_dirty[j, qq]:
+                    dirty[qq] = True
     return spikes, occ_rec, n, K, n_events
 
 
@@ -186,25 +186,27 @@ def simulate_chain(struct, sizes, t_end, seed, x0, dt, occ_dt, t_burn):
     tvals = np.array([struct.param_default(i) for i in struct.kick_tau], float)
     every = max(1, int(round(occ_dt / dt)))
     G = len(struct.mu)
-    kick_feat = -np.ones(len(struct.kick_m), np.int64)
-    for j, mz in enumerate(struct.kick_m):
-        hit = np.flatnonzero(struct.feat_z == mz)
-        if len(hit):
-            kick_feat[j] = hit[0]
-    uses = np.zeros((max(G, 1), P), np.bool_)
+    uses = np.zeros((max(G, 1), P), np.bool_)          # feature g enters rates of pop q
     for c in range(len(struct.col_pop)):
         for g in struct.col_feat[c]:
             if g >= 0:
                 uses[g, struct.col_pop[c]] = True
-    occ_users = np.zeros(P, np.bool_)
+    J = len(struct.kick_m)
+    kick_dirty = np.zeros((J, P), np.bool_)             # kick state j changes rates of pop q
+    occ_users = np.zeros(P, np.bool_)                   # occupancies change rates of pop q
     for g in range(G):
-        if struct.feat_z[g] < P * S:
-            occ_users |= uses[g]
+        zs = [struct.feat_z[g]] + ([struct.feat_z2[g]] if struct.feat_z2[g] >= 0 else [])
+        for zi in zs:
+            if zi < P * S:
+                occ_users |= uses[g]
+            for j in range(J):
+                if struct.kick_m[j] == zi:
+                    kick_dirty[j] |= uses[g]
     spikes, occ, _, _, n_ev = _chain_kernel(
         n0, K0, float(t_end), float(dt), int(seed) % (2**32), P, S, struct.n_z, sz,
         struct.col_pop, struct.col_from, struct.col_to, struct.coef, struct.col_feat,
-        struct.feat_z, struct.mu, struct.sd, struct.kick_m, struct.kick_tgt, struct.kick_src,
-        pvals, tvals, every, kick_feat, uses, occ_users,
+        struct.feat_z, struct.feat_z2, struct.mu, struct.sd, struct.kick_m, struct.kick_tgt,
+        struct.kick_src, pvals, tvals, every, kick_dirty, occ_users,
     )
     nb = spikes.shape[0]
     t = np.arange(nb) * dt

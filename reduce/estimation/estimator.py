@@ -110,8 +110,9 @@ class TransitionRateEstimator:
     coarse_graining : CoarseGraining, str or array_like
         :class:`VoltageBins`, :class:`BaseGate`, a name (``"trajectory"``, ``"ma"``,
         ``"base-gate"``, ``"base-gate:THR"``) or voltage edges.
-    features : None, "kicks", list or dict
-        Regressors of the rates (see :mod:`reduce.estimation.features`); ``None`` = constant.
+    features : None, "kicks", "kicks2", list or dict
+        Regressors of the rates (see :mod:`reduce.estimation.features`; ``"kicks2"``: kick
+        means, their squares and products); ``None`` = constant.
     lag : float, optional
         Lag τ in ms for ``estimand="matrix"``, a multiple of the trajectories' ``record_dt``
         (default: ``record_dt``).
@@ -260,14 +261,22 @@ class TransitionRateEstimator:
         feats = parse_features(self.features, pops)
         for fl in feats.values():
             for f in fl:
-                if f.kind in ("kick_mean", "kick_var"):
-                    split_pathway(f.pathway, pops)
+                for b in (f.factors or (f,)):
+                    if b.kind in ("kick_mean", "kick_var"):
+                        split_pathway(b.pathway, pops)
         gnames = []
         for q in pops:
             for f in feats[q]:
                 if f.name not in gnames:
                     gnames.append(f.name)
         gfeat = {f.name: f for q in pops for f in feats[q]}
+        for f in gfeat.values():
+            missing = [b.name for b in f.factors if b.name not in gfeat]
+            if missing:
+                raise ParameterError(
+                    f"feature {f.name!r}: its factors {missing} must be features too (their "
+                    "data means start the ODE); add them to features"
+                )
 
         # ---- pass 1: totals and per-sample occupancies / exposures
         per = []

@@ -17,6 +17,14 @@ A feature is a named scalar function of the population state at a sample. Built-
     fraction of Q-neurons in reduced state k (index or label) — in the ODE a function of the
     state.
 
+``A*B``
+    product of two features with an ODE form (e.g. ``kick_mean/EE*kick_mean/EE``, the
+    square of a kick mean): log-rates quadratic in the kick means. Physically motivated: the
+    probability that a Gaussian voltage increment of mean ∝ S m/τ carries a neuron across a
+    distance d has a log that is quadratic in m (the Gaussian tail), which a log-linear rate
+    cannot follow; measured effect in docs/estimation.md. The factors must also be features of
+    the model (their data means give the ODE's start).
+
 User features: :func:`register_feature` (a name → ``callable(traj) -> ndarray (T,)``) or a
 ``(name, callable)`` pair in the ``features`` argument; they can be fitted but have no ODE
 form (``FittedMarkovModel.ode`` then says so).
@@ -57,6 +65,16 @@ class Feature:
 
     def __init__(self, name: str, fn: Callable | None = None):
         self.name = str(name)
+        self.factors = ()
+        if "*" in self.name:
+            names = self.name.split("*")
+            if len(names) != 2 or not all(names):
+                raise ParameterError(f"feature {name!r}: a product feature is 'A*B' with two "
+                                     "features, e.g. 'kick_mean/EE*kick_mean/EI'")
+            self.factors = tuple(Feature(n) for n in names)
+            self.kind = "product"
+            self.fn = None
+            return
         parts = self.name.split("/")
         self.kind = parts[0] if parts[0] in _KINDS else "custom"
         self.fn = fn
@@ -81,7 +99,14 @@ class Feature:
 
     @property
     def has_ode(self) -> bool:
+        if self.kind == "product":
+            return all(f.has_ode for f in self.factors)
         return self.kind != "custom"
+
+    @property
+    def base_kinds(self) -> set:
+        """Kinds of the feature itself or, for a product, of its factors."""
+        return {f.kind for f in self.factors} if self.factors else {self.kind}
 
     def __repr__(self):
         return f"Feature({self.name!r})"
@@ -105,6 +130,13 @@ def parse_features(spec, populations) -> dict:
         return {q: [] for q in populations}
     if isinstance(spec, str) and spec.lower() == "kicks":
         return {q: [Feature(f"kick_mean/{q}{r}") for r in populations] for q in populations}
+    if isinstance(spec, str) and spec.lower() == "kicks2":
+        out = {}
+        for q in populations:
+            lin = [f"kick_mean/{q}{r}" for r in populations]
+            quad = [f"{a}*{b}" for i, a in enumerate(lin) for b in lin[i:]]
+            out[q] = [Feature(n) for n in lin + quad]
+        return out
     if isinstance(spec, dict):
         unknown = [q for q in spec if q not in populations]
         if unknown:
@@ -157,6 +189,10 @@ def sample_feature(f: Feature, traj, occ_frac: dict, labels: list, rate_tau: flo
 
     ``occ_frac[Q]`` is the (T, S) array of reduced-state fractions of population Q.
     """
+    if f.kind == "product":
+        a, b = (sample_feature(g, traj, occ_frac, labels, rate_tau) for g in f.factors)
+        n = min(len(a), len(b))
+        return a[:n] * b[:n]
     if f.kind in ("kick_mean", "kick_var"):
         key = f"samples/{f.kind}/{f.pathway}"
         if key not in traj:

@@ -76,8 +76,13 @@ class _Structure:
         kick_var = set()
         rate_pops = []
         ode_free = []
+        base = []
         for name in names:
             f = Feature(name, fn=(lambda tr: None))
+            if f.kind == "custom":
+                ode_free.append(name)
+            base.extend(f.factors if f.factors else [f])
+        for f in base:
             if f.kind in ("kick_mean", "kick_var"):
                 if f.pathway not in kicks:
                     kicks.append(f.pathway)
@@ -86,8 +91,8 @@ class _Structure:
             elif f.kind == "rate":
                 if f.pop not in rate_pops:
                     rate_pops.append(f.pop)
-            elif f.kind == "custom":
-                ode_free.append(name)
+            elif f.kind == "custom" and f.name not in ode_free:
+                ode_free.append(f.name)
         self.ode_free = ode_free
         z = P * S
         state_names = [f"{q}:{lab}" for q in pops for lab in model.labels]
@@ -117,19 +122,27 @@ class _Structure:
         self.kick_tgt = np.array(kick_tgt, np.int64)
         self.rate_z = rate_z
         self.kick_paths = kicks
+        def _zindex(f):
+            if f.kind == "kick_mean":
+                return kick_m[kicks.index(f.pathway)]
+            if f.kind == "kick_var":
+                return kick_s[kicks.index(f.pathway)]
+            if f.kind == "rate":
+                return rate_z[pops.index(f.pop)]
+            if f.kind == "occ":
+                return pops.index(f.pop) * S + state_index(f.state, model.labels)
+            return 0
+
+        # feature g = z[feat_z[g]] (· z[feat_z2[g]] for a product, else feat_z2[g] = -1)
         feat_z = np.zeros(len(names), np.int64)
+        feat_z2 = -np.ones(len(names), np.int64)
         for g, name in enumerate(names):
             f = Feature(name, fn=(lambda tr: None))
-            if f.kind == "kick_mean":
-                feat_z[g] = kick_m[kicks.index(f.pathway)]
-            elif f.kind == "kick_var":
-                feat_z[g] = kick_s[kicks.index(f.pathway)]
-            elif f.kind == "rate":
-                feat_z[g] = rate_z[pops.index(f.pop)]
-            elif f.kind == "occ":
-                feat_z[g] = pops.index(f.pop) * S + state_index(f.state, model.labels)
+            if f.factors:
+                feat_z[g], feat_z2[g] = _zindex(f.factors[0]), _zindex(f.factors[1])
             else:
-                feat_z[g] = 0
+                feat_z[g] = _zindex(f)
+        self.feat_z2 = feat_z2
         self.feat_z = feat_z
         # parameters
         params = {}
@@ -178,12 +191,13 @@ class _Structure:
     def args(self):
         return (self.n_pop, self.n_states, self.n_z, self.occ_z, self.col_pop, self.col_from,
                 self.col_to,
-                self.coef, self.col_feat, self.feat_z, self.mu, self.sd, self.kappa,
+                self.coef, self.col_feat, self.feat_z, self.feat_z2, self.mu, self.sd,
+                self.kappa,
                 self.kick_m, self.kick_s, self.kick_src, self.kick_p, self.kick_tau,
                 self.n_param, self.rate_z, self.rate_tau_pi)
 
     def flux_args(self):
-        return self.args()[:13]
+        return self.args()[:14]
 
     def expand(self, y):
         return K.expand(np.ascontiguousarray(y, np.float64), self.n_pop, self.n_states,
@@ -291,10 +305,17 @@ class FittedMarkovModel:
     def _z(self, features) -> np.ndarray:
         """Standardised feature vector from a dict name -> value (default: the data mean)."""
         x = np.array(self.feature_mean_data, float)
-        for k, v in (features or {}).items():
+        features = features or {}
+        for k, v in features.items():
             if k not in self.feature_names:
                 raise ParameterError(f"feature {k!r} is not one of {self.feature_names}")
             x[self.feature_names.index(k)] = float(v)
+        names = self.feature_names
+        for g, name in enumerate(names):         # products follow their given factors
+            if "*" in name and name not in features:
+                a, b = name.split("*")
+                if a in features or b in features:
+                    x[g] = x[names.index(a)] * x[names.index(b)]
         return (x - self.feature_mean) / self.feature_sd
 
     def _eta(self, coef, c, zf):
@@ -441,7 +462,8 @@ class FittedMarkovModel:
         y[:n_occ] = occ[s.occ_z]
         zfull = np.zeros(s.n_z)
         for g in range(len(self.feature_names)):
-            zfull[s.feat_z[g]] = self.feature_mean_data[g]
+            if s.feat_z2[g] < 0:          # products: their factors are features themselves
+                zfull[s.feat_z[g]] = self.feature_mean_data[g]
         y[n_occ:] = zfull[P * S:]
         return y
 
@@ -528,8 +550,9 @@ class FittedChain:
     """Finite-N chain of a fitted model (see :mod:`reduce.estimation.chain`)."""
 
     def __init__(self, model, sizes, params):
-        bad = [f.split("/")[0] for f in model.feature_names
-               if f.split("/")[0] not in ("kick_mean", "occ")]
+        bad = [k for f in model.feature_names
+               for k in Feature(f, fn=(lambda tr: None)).base_kinds
+               if k not in ("kick_mean", "occ")]
         if bad:
             raise ParameterError(
                 f"the finite-N chain represents kick_mean and occ features exactly; this model "

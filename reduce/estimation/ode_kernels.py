@@ -7,7 +7,8 @@ conservation) and the states never visited in the data (no exposure: no fitted t
 enters or leaves them, so they stay empty and would make the Jacobian singular), so
 equilibria are isolated. ``occ_z`` lists the z index of each reduced occupancy coordinate.
 
-With r_c = exp(β_c0 + Σ_k β_ck (z_{g(c,k)} − μ_g)/σ_g) the rate of transition c (population Q,
+With features φ_g = z_{i(g)} (or z_{i(g)} z_{j(g)} for a product feature, ``feat_z2`` ≥ 0) and
+r_c = exp(β_c0 + Σ_k β_ck (φ_{g(c,k)} − μ_g)/σ_g) the rate of transition c (population Q,
 state a → b), flow_c = x_{Q,a} r_c and the per-neuron spike flux f_Q = κ_Q Σ_{c: b=R} flow_c:
 
     dx_{Q,s}/dt = Σ_{c: b=s} flow_c − Σ_{c: a=s} flow_c
@@ -43,7 +44,16 @@ def expand(y, n_pop, n_states, n_z, occ_z):
 
 
 @njit(cache=True)
-def _rates(z, coef, col_feat, feat_z, mu, sd):
+def feature_value(z, feat_z, feat_z2, g):
+    """φ_g = z[feat_z[g]], times z[feat_z2[g]] for a product feature."""
+    v = z[feat_z[g]]
+    if feat_z2[g] >= 0:
+        v *= z[feat_z2[g]]
+    return v
+
+
+@njit(cache=True)
+def _rates(z, coef, col_feat, feat_z, feat_z2, mu, sd):
     C = coef.shape[0]
     r = np.empty(C)
     for c in range(C):
@@ -51,7 +61,7 @@ def _rates(z, coef, col_feat, feat_z, mu, sd):
         for k in range(col_feat.shape[1]):
             g = col_feat[c, k]
             if g >= 0:
-                eta += coef[c, k + 1] * (z[feat_z[g]] - mu[g]) / sd[g]
+                eta += coef[c, k + 1] * (feature_value(z, feat_z, feat_z2, g) - mu[g]) / sd[g]
         if eta > 700.0:
             eta = 700.0
         r[c] = np.exp(eta)
@@ -59,11 +69,11 @@ def _rates(z, coef, col_feat, feat_z, mu, sd):
 
 
 @njit(cache=True)
-def flux(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col_feat, feat_z, mu,
-         sd, kappa):
+def flux(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col_feat, feat_z,
+         feat_z2, mu, sd, kappa):
     """Per-neuron spike flux f_Q (per ms) of every population."""
     z = expand(y, n_pop, n_states, n_z, occ_z)
-    r = _rates(z, coef, col_feat, feat_z, mu, sd)
+    r = _rates(z, coef, col_feat, feat_z, feat_z2, mu, sd)
     f = np.zeros(n_pop)
     for c in range(coef.shape[0]):
         if col_to[c] == n_states - 1:
@@ -73,10 +83,11 @@ def flux(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col
 
 
 @njit(cache=True)
-def rhs(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col_feat, feat_z, mu,
-        sd, kappa, kick_m, kick_s, kick_src, kick_p, kick_tau, n_param, rate_z, rate_tau_pi):
+def rhs(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col_feat, feat_z,
+        feat_z2, mu, sd, kappa, kick_m, kick_s, kick_src, kick_p, kick_tau, n_param, rate_z,
+        rate_tau_pi):
     z = expand(y, n_pop, n_states, n_z, occ_z)
-    r = _rates(z, coef, col_feat, feat_z, mu, sd)
+    r = _rates(z, coef, col_feat, feat_z, feat_z2, mu, sd)
     dz = np.zeros(n_z)
     f = np.zeros(n_pop)
     for c in range(coef.shape[0]):
@@ -112,10 +123,11 @@ def rhs(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col_
 
 
 @njit(cache=True)
-def jac(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col_feat, feat_z, mu,
-        sd, kappa, kick_m, kick_s, kick_src, kick_p, kick_tau, n_param, rate_z, rate_tau_pi):
+def jac(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col_feat, feat_z,
+        feat_z2, mu, sd, kappa, kick_m, kick_s, kick_src, kick_p, kick_tau, n_param, rate_z,
+        rate_tau_pi):
     z = expand(y, n_pop, n_states, n_z, occ_z)
-    r = _rates(z, coef, col_feat, feat_z, mu, sd)
+    r = _rates(z, coef, col_feat, feat_z, feat_z2, mu, sd)
     Jz = np.zeros((n_z, n_z))
     df = np.zeros((n_pop, n_z))
     dfl = np.zeros(n_z)
@@ -129,7 +141,12 @@ def jac(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col_
         for k in range(col_feat.shape[1]):
             g = col_feat[c, k]
             if g >= 0:
-                dfl[feat_z[g]] += z[ia] * r[c] * coef[c, k + 1] / sd[g]
+                w = z[ia] * r[c] * coef[c, k + 1] / sd[g]
+                if feat_z2[g] >= 0:                      # d(z_i z_j) = z_j dz_i + z_i dz_j
+                    dfl[feat_z[g]] += w * z[feat_z2[g]]
+                    dfl[feat_z2[g]] += w * z[feat_z[g]]
+                else:
+                    dfl[feat_z[g]] += w
         for i in range(n_z):
             if dfl[i] != 0.0:
                 Jz[ia, i] -= dfl[i]

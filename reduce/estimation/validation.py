@@ -14,7 +14,8 @@ Closed loop (free-running reduced model against the network, never one-step-ahea
 - :func:`integrate_ode`: integrate a fitted ODE and return an :class:`ODERun` whose
   ``activity()`` is a :class:`simulate.activity.PopulationActivity` (flux × bin width);
 - :func:`activity_statistics`: mean rate, variance of the binned rate, spectrum peak, MFE
-  period and Δm of any activity (network, ODE or chain);
+  period and Δm of any activity (network, ODE or chain), via :mod:`simulate.observables`;
+- :func:`variance_vs_window`: the rate variance at several bin widths;
 - :func:`compare_statistics`: relative differences of two such summaries.
 """
 
@@ -31,6 +32,7 @@ __all__ = [
     "integrate_ode",
     "ODERun",
     "activity_statistics",
+    "variance_vs_window",
     "compare_statistics",
 ]
 
@@ -177,56 +179,61 @@ def integrate_ode(system, x0, t_end, dt_out=0.1, params=None, sizes=None, t_burn
     return ODERun(sol.t, X, rates, sizes, t_burn)
 
 
-def _smooth(x, width_bins):
-    if width_bins <= 1:
-        return x
-    k = np.ones(int(width_bins)) / int(width_bins)
-    return np.convolve(x, k, mode="same")
-
-
 def activity_statistics(obj, pop="E", t_burn=200.0, bin_ms=1.0, mfe_height=None,
-                        mfe_distance_ms=9.0) -> dict:
-    """Summary statistics of one population's activity.
+                        mfe_distance_ms=9.0, segment_ms=500.0) -> dict:
+    """Summary statistics of one population's activity, all from :mod:`simulate.observables`
+    (one mechanism for the network, the fitted ODE and the finite-N chain).
 
-    - ``rate_hz``: mean rate over [t_burn, end);
-    - ``rate_var_hz2``: variance of the rate binned at ``bin_ms`` (Hz²);
-    - ``peak_hz``: frequency of the largest peak of the rate's power spectrum (Welch, above
-      5 Hz);
-    - ``mfe_period_ms``, ``dm_mean_abs``: mean interval between MFE peaks of the 1-ms-smoothed
-      population spike count (height ``mfe_height`` spikes per ms, default 10 as in the MA
-      code scaled by N/300, distance ``mfe_distance_ms``) and the mean |Δm| of successive peak
-      heights divided by N.
+    - ``rate_hz``: mean rate over [t_burn, end) (:func:`~simulate.observables.firing_rates`);
+    - ``rate_var_hz2``: variance of the rate r_j = 1000 C_j / (N · bin_ms) on bins of
+      ``bin_ms`` (:func:`~simulate.observables.rate_variance`), Hz²;
+    - ``peak_hz``: frequency of the largest value above 5 Hz of the Welch power spectrum of the
+      rate (:func:`~simulate.observables.power_spectrum`, segments of ``segment_ms``);
+    - ``mfe_period_ms``, ``dm_mean_abs``, ``n_mfe``: MFEs of
+      :func:`~simulate.observables.detect_mfes` (1-ms box-car rate y in spikes per ms, peaks
+      y ≥ h·N at least ``mfe_distance_ms`` apart, h = ``mfe_height`` per neuron, default the
+      MA code's 10 spikes/ms at N = 300): mean inter-event interval, and the mean |Δm| / N of
+      successive peak heights (:func:`~simulate.observables.peak_height_differences`), i.e.
+      the change of the fraction of the population firing within the 1-ms window.
     """
-    from scipy.signal import find_peaks, welch
+    from simulate import observables as ob
 
-    act = as_activity(obj).window(t_burn)
-    if len(act.t) < 8:
-        raise ParameterError(f"t_burn = {t_burn:g} ms leaves fewer than 8 bins of activity")
+    act = as_activity(obj)
     if pop not in act.counts:
         raise ParameterError(f"population {pop!r} is not one of {act.populations}")
-    k = max(1, int(round(bin_ms / act.dt)))
-    c = np.asarray(act.counts[pop], float)
-    n = len(c) // k
-    cb = c[:n * k].reshape(n, k).sum(axis=1)
-    N = act.sizes[pop]
-    r = 1000.0 * cb / (N * k * act.dt)
-    out = {"rate_hz": float(r.mean()), "rate_var_hz2": float(r.var())}
-    fs = 1000.0 / (k * act.dt)
-    f, pxx = welch(r - r.mean(), fs=fs, nperseg=min(len(r), 1024))
-    sel = f > 5.0
-    out["peak_hz"] = float(f[sel][np.argmax(pxx[sel])]) if np.any(sel) else float("nan")
-    per_ms = _smooth(c, max(1, int(round(1.0 / act.dt)))) / act.dt   # spikes per ms
-    height = (10.0 * N / 300.0) if mfe_height is None else mfe_height
-    pk, props = find_peaks(per_ms, height=height,
-                           distance=max(1, int(round(mfe_distance_ms / act.dt))))
-    if len(pk) >= 3:
-        out["mfe_period_ms"] = float(np.mean(np.diff(pk)) * act.dt)
-        h = props["peak_heights"] * act.dt
-        out["dm_mean_abs"] = float(np.mean(np.abs(np.diff(h))) / N)
+    rate = ob.firing_rates(act, t_burn)[pop]
+    out = {"rate_hz": float(rate),
+           "rate_var_hz2": ob.rate_variance(act, pop, bin_ms=bin_ms, t_burn=t_burn)}
+    spec = ob.power_spectrum(act, pop, segment_ms=segment_ms, t_burn=t_burn)
+    out["peak_hz"] = ob.gamma_peak(spec, band=(5.0, float(spec.freqs_hz[-1]))).frequency_hz
+    h = ob.DEFAULT_HEIGHT_PER_NEURON if mfe_height is None else mfe_height
+    mf = ob.detect_mfes(act, pop, smooth_ms=1.0, height_per_neuron=h,
+                        min_separation_ms=mfe_distance_ms, t_burn=t_burn)
+    if mf.count >= 3:
+        out["mfe_period_ms"] = float(np.mean(mf.intervals))
+        out["dm_mean_abs"] = float(np.mean(np.abs(ob.peak_height_differences(mf)))
+                                   / mf.n_neurons)
     else:
         out["mfe_period_ms"] = float("nan")
         out["dm_mean_abs"] = float("nan")
-    out["n_mfe"] = int(len(pk))
+    out["n_mfe"] = mf.count
+    return out
+
+
+def variance_vs_window(obj, pop="E", windows_ms=(0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0),
+                       t_burn=200.0) -> dict:
+    """Variance (Hz²) of the population rate binned at each window of ``windows_ms``
+    (:func:`simulate.observables.rate_variance`); windows that are not a multiple of the
+    activity's bin width are skipped. Compares fluctuations at equal smoothing."""
+    from simulate import observables as ob
+
+    act = as_activity(obj)
+    out = {}
+    for w in windows_ms:
+        b = w / act.dt
+        if abs(b - round(b)) > 1e-6 * max(1.0, b) or round(b) < 1:
+            continue
+        out[float(w)] = ob.rate_variance(act, pop, bin_ms=float(w), t_burn=t_burn)
     return out
 
 
