@@ -1,0 +1,603 @@
+"""Case study ``regimes``: the homogeneous, regular and synchronized Li–Chariker–Young regimes.
+
+The Markov IF network (models.md §1) at the Li–Chariker–Young parameters (presets
+``lcy-homogeneous``, ``lcy-regular``, ``lcy-synchronized``: N = 300/100, p = 0.15, 0.5, 0.5,
+0.4, S = 5, 2, 4.91, 4.91, τ_R = 2.5 ms, λ = 7/ms, τ_EI = τ_II = 4.5 ms; τ_EE = 4, 2, 1.3 ms
+and τ_IE = 1.2, 1.2, 0.95 ms; **published** parameters), compared across four descriptions:
+
+- the network, both the exact event-driven simulation of the original model with integer
+  voltages and stochastic rounding (``MarkovIFNetwork(method="exact", voltages="integer")``)
+  and the fixed-step scheme of the MA paper's code (``method="fixed-step"``, Δt = 0.1 ms);
+- the analytic Markov approximation (``reduce.MarkovApproximation``, ODE form, models.md §2);
+- the fitted reduction (``reduce.TransitionRateEstimator("ma", features="kicks")`` fitted on
+  a fixed-step run of the same regime, its free-running ODE integrated; models.md §3);
+- the linear-noise approximation of the finite-N MA (``reduce.finite_size.MALinearNoise``)
+  for the regimes whose MA equilibrium is stable.
+
+Steps: ``network`` (both simulators, every regime, through ``map_tasks``), ``ma`` (MA ODE
+integration, equilibrium by map transient + Newton, eigenvalues), ``fit`` (fixed-step run with
+coarse states, fit, fitted ODE integration), ``hopf`` (equilibria of the MA continued in τ_EE
+at τ_IE = 1.2 ms from the homogeneous regime, then the Hopf curve in (τ_EE, τ_IE) by
+``bifurcation.continue_codim2``), ``lna`` (spectra at the stable equilibria), ``analyse``
+(rates, SSI, spectra), ``figures``.
+
+Which side of the Hopf curve a regime lies on is decided by counting the curve's crossings of
+the segment τ_IE = τ_IE(regime), τ_EE ∈ (τ_EE(regime), τ_EE,max]: the equilibrium at τ_EE,max
+is stable (checked on the one-parameter branch), each crossing flips stability, so the
+prediction is "stable" iff the count is even. The second method is the eigenvalues of the
+regime's own MA equilibrium.
+
+Checks and references: docs/case_studies.md, section ``regimes``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .framework import CaseStudy, Check, CheckSpec, Step, StepSkipped, register_case
+
+__all__ = ["RegimesCase", "crossings", "predicted_stable"]
+
+#: The three Li–Chariker–Young regimes (presets of simulate/markov_if/params.py), in the order
+#: of increasing synchrony published by Li, Chariker & Young (2019).
+REGIMES = ("lcy-homogeneous", "lcy-regular", "lcy-synchronized")
+SHORT = {r: r.split("-", 1)[1] for r in REGIMES}
+SOURCES = ("exact", "fixed-step", "MA", "fitted")
+
+
+def crossings(curve_x, curve_y, y0):
+    """x positions where the polyline (curve_x, curve_y) crosses the line y = y0."""
+    x = np.asarray(curve_x, float)
+    y = np.asarray(curve_y, float) - y0
+    out = []
+    for k in range(len(x) - 1):
+        a, b = y[k], y[k + 1]
+        if a == 0.0:
+            out.append(float(x[k]))
+        elif a * b < 0:
+            out.append(float(x[k] + (x[k + 1] - x[k]) * a / (a - b)))
+    if len(y) and y[-1] == 0.0:
+        out.append(float(x[-1]))
+    return out
+
+
+def predicted_stable(curve_tee, curve_tie, tau_ee, tau_ie, tau_ee_max, stable_at_max=True):
+    """Stability of the equilibrium at (tau_ee, tau_ie) predicted from a Hopf curve.
+
+    Counts the crossings of the curve with τ_IE = tau_ie for τ_EE in (tau_ee, tau_ee_max]; every
+    crossing flips stability relative to the reference point (tau_ee_max, tau_ie).
+    Returns ``(stable, n_crossings)``.
+    """
+    xs = [x for x in crossings(curve_tee, curve_tie, tau_ie) if tau_ee < x <= tau_ee_max]
+    return (stable_at_max if len(xs) % 2 == 0 else not stable_at_max), len(xs)
+
+
+def _spectrum_summary(act, p, t_burn):
+    from simulate import observables as obs
+
+    sp = obs.power_spectrum(act, "E", segment_ms=p["segment_ms"], t_burn=t_burn)
+    band = tuple(p["peak_band"])
+    g = obs.gamma_peak(sp, band=band)
+    return sp.freqs_hz, sp.psd, float(g.frequency_hz)
+
+
+def _describe(act, p, t_burn, method="auto"):
+    from simulate import observables as obs
+
+    f, s, peak = _spectrum_summary(act, p, t_burn)
+    return {"rates_hz": obs.firing_rates(act, t_burn=t_burn),
+            "ssi_E": float(obs.spike_synchrony_index(act, "E", t_burn=t_burn, method=method)),
+            "peak_hz": peak, "freqs_hz": f, "psd": s}
+
+
+def _network_task(task):
+    """One network run (module level for worker processes)."""
+    import simulate
+
+    p, regime, method, seed = task
+    kw = {"voltages": "integer"} if method == "exact" else {"dt": p["dt"]}
+    net = simulate.MarkovIFNetwork(preset=regime, method=method, **kw)
+    traj = net.run(t_end=p["t_end"], seed=seed, progress=False)
+    act = traj.activity()
+    d = _describe(act, p, p["t_burn"])
+    d.update(regime=regime, method=method, seed=int(seed),
+             wall_s=float(traj.meta.get("wall_s", np.nan)))
+    # 200 ms of the 1-ms E rate after the burn-in, for the time-series figure
+    from simulate import observables as obs
+
+    t, y = obs.smoothed_population_rate(act, "E", 1.0, t_burn=p["t_burn"])
+    sel = t < p["t_burn"] + 200.0
+    d["trace"] = (t[sel], 1000.0 * y[sel] / act.sizes["E"])
+    return d
+
+
+def _ma_task(task):
+    """MA ODE integration and equilibrium of one regime (module level for workers)."""
+    import reduce
+    import simulate
+    from reduce.finite_size import find_equilibrium
+    from simulate.activity import as_activity
+
+    p, regime = task
+    ma = reduce.MarkovApproximation(simulate.MarkovIFNetwork(preset=regime))
+    sim = ma.simulate(t_end=p["ma_t_end"], form="ode")
+    act = as_activity(sim)
+    tb = min(p["t_burn"], p["ma_t_end"] / 2)
+    d = _describe(act, p, tb, method="binned")
+    d["attractor"] = sim.attractor()
+    eq = find_equilibrium(ma)
+    d["equilibrium"] = {"x": eq["x"], "converged": eq["converged"],
+                        "residual": float(eq["residual"]), "stable": bool(eq["stable"]),
+                        "leading": complex(eq["eigenvalues"][0]),
+                        "rates_hz": {k: float(v) for k, v in eq["rates_hz"].items()}}
+    from simulate import observables as obs
+
+    t, y = obs.smoothed_population_rate(act, "E", 1.0, t_burn=tb)
+    sel = t < tb + 200.0
+    d["trace"] = (t[sel], 1000.0 * y[sel] / act.sizes["E"])
+    d["regime"] = regime
+    return d
+
+
+def _fit_task(task):
+    """Fit the transition-rate reduction on a fixed-step run and integrate its ODE."""
+    import simulate
+    from reduce import TransitionRateEstimator
+    from reduce.estimation.validation import integrate_ode
+
+    p, regime, seed = task
+    net = simulate.MarkovIFNetwork(preset=regime, method="fixed-step", dt=p["dt"])
+    traj = net.run(t_end=p["fit_t_end"], seed=seed, coarse=True, record_dt=p["dt"],
+                   progress=False)
+    traj.t_burn = p["t_burn"]
+    net_rates = dict(traj.rates_hz)
+    model = TransitionRateEstimator("ma", features="kicks",
+                                    t_burn=p["t_burn"]).fit([traj]).fetch_model()
+    del traj
+    run = integrate_ode(model.ode(), model.x0(), p["fit_ode_t_end"], dt_out=0.1,
+                        t_burn=min(p["t_burn"], p["fit_ode_t_end"] / 2))
+    tb = min(p["t_burn"], p["fit_ode_t_end"] / 2)
+    d = _describe(run, p, tb, method="binned")
+    d.update(regime=regime, seed=int(seed), fit_network_rates_hz=net_rates,
+             n_states=int(model.ode().n_states))
+    return d
+
+
+@register_case
+class RegimesCase(CaseStudy):
+    name = "regimes"
+    title = ("Li–Chariker–Young regimes: exact and fixed-step network vs analytic MA vs fitted "
+             "reduction; Hopf curve in (tau_ee, tau_ie); linear-noise spectra")
+    params = {
+        # networks (presets lcy-*; models.md §1)
+        "t_end": 5000.0,          # ms per network run
+        "t_burn": 200.0,          # ms discarded before every average
+        "seed": 0,
+        "dt": 0.1,                # ms, step of the fixed-step scheme
+        # analytic MA (ODE form)
+        "ma_t_end": 2000.0,
+        # fitted reduction
+        "fit_t_end": 3000.0,      # ms of the fixed-step run the rates are fitted on
+        "fit_ode_t_end": 1000.0,  # ms of free-running fitted ODE
+        # Hopf curve
+        "cont_tau_ee_bounds": (0.5, 6.0),
+        "cont_tau_ie_bounds": (0.5, 2.0),
+        "cont_max_points": 300,
+        # spectra
+        "segment_ms": 100.0,      # Welch segments (10-Hz resolution; broad LCY peaks)
+        "peak_band": (20.0, 200.0),
+        # check tolerances (sources in docs/case_studies.md)
+        "ma_rate_tolerance": 0.15,
+        "fit_rate_tolerance": 0.05,
+        "lna_peak_tolerance_hz": 30.0,
+    }
+    quick = {"t_end": 1000.0, "ma_t_end": 600.0, "fit_t_end": 1000.0, "fit_ode_t_end": 500.0,
+             "cont_max_points": 120}
+    quick_skips = {
+        "lna-peaks": "800 ms of network activity give 8 Welch segments of 100 ms; the arg-max "
+                     "of the broad network peak is not resolved",
+    }
+    steps = (
+        Step("network", "step_network", uses=("t_end", "t_burn", "seed", "dt", "segment_ms",
+                                              "peak_band"),
+             description="exact (integer voltages) and fixed-step network, every regime"),
+        Step("ma", "step_ma", uses=("ma_t_end", "t_burn", "segment_ms", "peak_band"),
+             description="MA ODE integration, equilibrium and its eigenvalues"),
+        Step("fit", "step_fit", uses=("fit_t_end", "fit_ode_t_end", "t_burn", "seed", "dt",
+                                      "segment_ms", "peak_band"),
+             description="fitted transition-rate reduction: fit and free-running ODE"),
+        Step("hopf", "step_hopf", uses=("cont_tau_ee_bounds", "cont_tau_ie_bounds",
+                                        "cont_max_points"), after=("ma",),
+             description="equilibria in tau_ee; Hopf curve in (tau_ee, tau_ie)"),
+        Step("lna", "step_lna", uses=("peak_band",), after=("ma",),
+             description="linear-noise spectra at stable MA equilibria"),
+        Step("figures", "step_figures", after=("network",), cache=False,
+             description="rates, SSI, spectra, time series, Hopf curve"),
+    )
+    checks = (
+        CheckSpec("ssi-ordering-exact", "check_ssi_exact", needs=("network",)),
+        CheckSpec("ssi-ordering-fixed-step", "check_ssi_fixed", needs=("network",)),
+        *(CheckSpec(f"ma-rates-{SHORT[r]}", f"check_ma_rates_{SHORT[r]}",
+                    needs=("network", "ma")) for r in REGIMES),
+        *(CheckSpec(f"fit-rates-{SHORT[r]}", f"check_fit_rates_{SHORT[r]}", needs=("fit",))
+          for r in REGIMES),
+        *(CheckSpec(f"hopf-side-{SHORT[r]}", f"check_hopf_side_{SHORT[r]}",
+                    needs=("ma", "hopf")) for r in REGIMES),
+        CheckSpec("lna-peaks", "check_lna", needs=("network", "lna")),
+    )
+
+    # ------------------------------------------------------------------ steps
+    def step_network(self, ctx):
+        ctx.require("simulate", "MarkovIFNetwork")
+        from simulate.executor import map_tasks, spawn_seeds
+
+        p = ctx.params
+        tasks = [(r, m) for r in REGIMES for m in ("exact", "fixed-step")]
+        seeds = spawn_seeds(p["seed"], len(tasks))
+        base = {k: p[k] for k in ("t_end", "t_burn", "dt", "segment_ms", "peak_band")}
+        out = map_tasks(_network_task, [(base, r, m, s) for (r, m), s in zip(tasks, seeds)],
+                        scheduler=ctx.scheduler, progress=ctx.progress, desc="network runs")
+        return {(d["regime"], d["method"]): d for d in out}
+
+    def step_ma(self, ctx):
+        ctx.require("reduce", "MarkovApproximation")
+        ctx.require("reduce.finite_size", "find_equilibrium")
+        from simulate.executor import map_tasks
+
+        p = ctx.params
+        base = {k: p[k] for k in ("ma_t_end", "t_burn", "segment_ms", "peak_band")}
+        out = map_tasks(_ma_task, [(base, r) for r in REGIMES], scheduler=ctx.scheduler,
+                        progress=ctx.progress, desc="MA integrations")
+        return {d["regime"]: d for d in out}
+
+    def step_fit(self, ctx):
+        ctx.require("reduce", "TransitionRateEstimator")
+        from simulate.executor import map_tasks, spawn_seeds
+
+        p = ctx.params
+        seeds = spawn_seeds(p["seed"] + 1000, len(REGIMES))
+        base = {k: p[k] for k in ("fit_t_end", "fit_ode_t_end", "t_burn", "dt", "segment_ms",
+                                  "peak_band")}
+        out = map_tasks(_fit_task, [(base, r, s) for r, s in zip(REGIMES, seeds)],
+                        scheduler=ctx.scheduler, progress=ctx.progress, desc="fits")
+        return {d["regime"]: d for d in out}
+
+    def step_hopf(self, ctx):
+        cont = ctx.require("bifurcation", "continue_equilibria")
+        codim2 = ctx.require("bifurcation", "continue_codim2")
+        import reduce
+        import simulate
+
+        p = ctx.params
+        ma_res = ctx.result("ma")
+        start = REGIMES[0]
+        if not ma_res[start]["equilibrium"]["converged"]:
+            raise RuntimeError(f"no equilibrium of the MA at {start} to start from")
+        ode = reduce.MarkovApproximation(simulate.MarkovIFNetwork(preset=start)).ode()
+        lo, hi = p["cont_tau_ee_bounds"]
+        br = cont(ode, ma_res[start]["equilibrium"]["x"], param="tau_ee", bounds=(lo, hi),
+                  max_points=p["cont_max_points"])
+        te = np.asarray(br.params["tau_ee"], float)
+        if te.size == 0:
+            raise RuntimeError(f"continuation in tau_ee did not start ({br.status}): "
+                               f"{br.message}")
+        hbs = [sp for sp in br.special_points if sp.kind == "HB"]
+        res = {"branch": {"tau_ee": te, "stable": np.asarray(br.stable, bool),
+                          "rate_E": np.asarray(br.outputs.get("rate_E", np.full(te.size,
+                                                                                np.nan))),
+                          "status": str(br.status), "message": str(br.message)},
+               "hb": [{"tau_ee": float(sp.params["tau_ee"]),
+                       "tau_ie": float(sp.params["tau_ie"]),
+                       "freq_hz": 1000.0 * float(sp.data.get("omega", np.nan)) / (2 * np.pi)}
+                      for sp in hbs],
+               "tau_ie_start": float(ode.params["tau_ie"]),
+               "tau_ee_max": float(te.max())}
+        i_max = int(np.argmax(te))
+        res["stable_at_max"] = bool(br.stable[i_max])
+        if not hbs:
+            res["curve"] = None
+            res["curve_message"] = "no Hopf point on the tau_ee branch"
+            return res
+        hb = max(hbs, key=lambda sp: sp.params["tau_ee"])   # first loss of stability
+        bounds = {"tau_ee": tuple(p["cont_tau_ee_bounds"]),
+                  "tau_ie": tuple(p["cont_tau_ie_bounds"])}
+        curve = codim2(hb, params=("tau_ee", "tau_ie"), bounds=bounds,
+                       max_points=p["cont_max_points"])
+        res["curve"] = {"tau_ee": np.asarray(curve.params["tau_ee"], float),
+                        "tau_ie": np.asarray(curve.params["tau_ie"], float),
+                        "status": str(curve.status), "message": str(curve.message),
+                        "special": [{"kind": sp.kind, "tau_ee": float(sp.params["tau_ee"]),
+                                     "tau_ie": float(sp.params["tau_ie"])}
+                                    for sp in curve.special_points]}
+        return res
+
+    def step_lna(self, ctx):
+        Lna = ctx.require("reduce.finite_size", "MALinearNoise")
+        import reduce
+        import simulate
+
+        p = ctx.params
+        out = {}
+        f = np.arange(1.0, 250.0, 0.5)
+        for r, d in ctx.result("ma").items():
+            eq = d["equilibrium"]
+            if not (eq["converged"] and eq["stable"]):
+                out[r] = {"applicable": False,
+                          "reason": "MA equilibrium unstable" if eq["converged"]
+                          else "no MA equilibrium"}
+                continue
+            ma = reduce.MarkovApproximation(simulate.MarkovIFNetwork(preset=r))
+            lna = Lna(ma, eq["x"])
+            pk = lna.peak(tuple(p["peak_band"]))
+            out[r] = {"applicable": True, "freqs_hz": f, "psd": lna.spectrum(f, "E"),
+                      "peak_hz": pk["frequency_hz"], "peak_psd": pk["psd"],
+                      "var_1ms_hz2": lna.binned_rate_variance("E", 1.0)}
+        return out
+
+    def step_figures(self, ctx):
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        net = ctx.result("network")
+        ma = ctx.result("ma") if ctx.has("ma") else {}
+        fit = ctx.result("fit") if ctx.has("fit") else {}
+        lna = ctx.result("lna") if ctx.has("lna") else {}
+        table = _observable_table(net, ma, fit)
+        ctx.table("observables", table)
+        ctx.summary["observables"] = [dict(zip(table, row)) for row in zip(*table.values())]
+        made = []
+
+        # 1. rates and SSI per regime and source
+        fig, axes = plt.subplots(1, 3, figsize=(11, 3.5))
+        x = np.arange(len(REGIMES))
+        data = {"regime": [SHORT[r] for r in REGIMES]}
+        for j, src in enumerate(SOURCES):
+            rows = [_source(net, ma, fit, r, src) for r in REGIMES]
+            for ax, key, lab in ((axes[0], "E", "E rate (Hz)"), (axes[1], "I", "I rate (Hz)"),
+                                 (axes[2], "ssi", "SSI (E)")):
+                ys = [np.nan if d is None else (d["ssi_E"] if key == "ssi"
+                                                else d["rates_hz"][key]) for d in rows]
+                ax.bar(x + (j - 1.5) * 0.2, ys, 0.2, label=src, color=f"C{j}")
+                ax.set_ylabel(lab)
+                data[f"{key}_{src}"] = ys
+        for ax in axes:
+            ax.set_xticks(x, [SHORT[r] for r in REGIMES])
+        axes[0].legend(fontsize=7)
+        fig.tight_layout()
+        ctx.figure("rates_ssi", fig, data)
+        made.append("rates_ssi")
+
+        # 2. spectra per regime
+        fig, axes = plt.subplots(1, 3, figsize=(12, 3.5), sharey=True)
+        data = {}
+        for ax, r in zip(axes, REGIMES):
+            for j, src in enumerate(SOURCES):
+                d = _source(net, ma, fit, r, src)
+                if d is None:
+                    continue
+                ax.semilogy(d["freqs_hz"], np.maximum(d["psd"], 1e-8), lw=0.9,
+                            color=f"C{j}", label=src)
+                data[f"f_hz_{SHORT[r]}_{src}"] = d["freqs_hz"]
+                data[f"psd_{SHORT[r]}_{src}"] = d["psd"]
+            li = lna.get(r)
+            if li and li.get("applicable"):
+                ax.semilogy(li["freqs_hz"], li["psd"], "k--", lw=1.0, label="LNA")
+                data[f"f_hz_{SHORT[r]}_LNA"] = li["freqs_hz"]
+                data[f"psd_{SHORT[r]}_LNA"] = li["psd"]
+            ax.set_xlim(0, 250)
+            ax.set_ylim(1e-3, None)
+            ax.set_title(SHORT[r])
+            ax.set_xlabel("frequency (Hz)")
+        axes[0].set_ylabel("PSD of E rate (Hz²/Hz)")
+        axes[0].legend(fontsize=7)
+        fig.tight_layout()
+        ctx.figure("spectra", fig, data)
+        made.append("spectra")
+
+        # 3. time series
+        fig, axes = plt.subplots(3, 1, figsize=(8, 7), sharex=False)
+        data = {}
+        for ax, r in zip(axes, REGIMES):
+            for j, src in enumerate(SOURCES[:3]):
+                d = _source(net, ma, fit, r, src)
+                if d is None or "trace" not in d:
+                    continue
+                t, y = d["trace"]
+                ax.plot(t - t[0], y, lw=0.7, color=f"C{j}", label=src)
+                data[f"t_ms_{SHORT[r]}_{src}"], data[f"rate_E_{SHORT[r]}_{src}"] = t - t[0], y
+            ax.set_ylabel(f"{SHORT[r]}\nE rate (Hz)")
+        axes[0].legend(fontsize=7, ncol=3)
+        axes[-1].set_xlabel("time after burn-in (ms); 1-ms box")
+        fig.tight_layout()
+        ctx.figure("timeseries", fig, data)
+        made.append("timeseries")
+
+        # 4. Hopf curve with the regimes as points
+        if ctx.has("hopf"):
+            h = ctx.result("hopf")
+            fig, ax = plt.subplots(figsize=(5, 4))
+            data = {}
+            if h.get("curve") is not None:
+                ax.plot(h["curve"]["tau_ee"], h["curve"]["tau_ie"], "k-", label="Hopf curve (MA)")
+                data["curve_tau_ee"], data["curve_tau_ie"] = (h["curve"]["tau_ee"],
+                                                              h["curve"]["tau_ie"])
+            for j, r in enumerate(REGIMES):
+                pr = _preset(r)
+                st = ma.get(r, {}).get("equilibrium", {}).get("stable")
+                ax.plot(pr["tau_ee"], pr["tau_ie"], "o" if st else "x", color=f"C{j}", ms=8,
+                        label=f"{SHORT[r]} ({'stable' if st else 'unstable'} MA equilibrium)")
+            data["regime"] = [SHORT[r] for r in REGIMES]
+            data["regime_tau_ee"] = [_preset(r)["tau_ee"] for r in REGIMES]
+            data["regime_tau_ie"] = [_preset(r)["tau_ie"] for r in REGIMES]
+            data["regime_stable"] = [int(bool(ma.get(r, {}).get("equilibrium", {})
+                                              .get("stable"))) for r in REGIMES]
+            ax.set_xlabel("tau_ee (ms)")
+            ax.set_ylabel("tau_ie (ms)")
+            ax.legend(fontsize=7)
+            ctx.figure("hopf_curve", fig, data)
+            made.append("hopf_curve")
+            ctx.summary["hopf"] = {"hb_on_tau_ee_branch": h["hb"],
+                                   "branch_status": h["branch"]["status"],
+                                   "curve_status": (h["curve"] or {}).get("status"),
+                                   "curve_message": (h["curve"] or {}).get("message",
+                                                                         h.get("curve_message")),
+                                   "curve_special": (h["curve"] or {}).get("special")}
+        if lna:
+            ctx.summary["lna"] = {SHORT[r]: {k: v for k, v in d.items()
+                                             if k in ("applicable", "reason", "peak_hz",
+                                                      "peak_psd", "var_1ms_hz2")}
+                                  for r, d in lna.items()}
+        if ma:
+            ctx.summary["ma_equilibria"] = {
+                SHORT[r]: {"stable": d["equilibrium"]["stable"],
+                           "leading_eigenvalue": [d["equilibrium"]["leading"].real,
+                                                  d["equilibrium"]["leading"].imag],
+                           "rates_hz": d["equilibrium"]["rates_hz"],
+                           "attractor": d["attractor"]} for r, d in ma.items()}
+        return made
+
+    # ------------------------------------------------------------------ checks
+    def _ssi_order(self, ctx, method):
+        net = ctx.result("network")
+        v = [net[(r, method)]["ssi_E"] for r in REGIMES]
+        ok = bool(v[0] < v[1] < v[2])
+        return Check(f"ssi-ordering-{method}", dict(zip([SHORT[r] for r in REGIMES], v)),
+                     "homogeneous < regular < synchronized", "strict order", ok,
+                     detail=f"SSI of the E population ({method} network); ordering published "
+                     "qualitatively by Li, Chariker & Young (2019)")
+
+    def check_ssi_exact(self, ctx):
+        return self._ssi_order(ctx, "exact")
+
+    def check_ssi_fixed(self, ctx):
+        return self._ssi_order(ctx, "fixed-step")
+
+    # one method per regime (the framework calls ``method(ctx)``)
+    def check_ma_rates_homogeneous(self, ctx):
+        return _ma_rates_check(ctx, REGIMES[0])
+
+    def check_ma_rates_regular(self, ctx):
+        return _ma_rates_check(ctx, REGIMES[1])
+
+    def check_ma_rates_synchronized(self, ctx):
+        return _ma_rates_check(ctx, REGIMES[2])
+
+    def check_fit_rates_homogeneous(self, ctx):
+        return _fit_rates_check(ctx, REGIMES[0])
+
+    def check_fit_rates_regular(self, ctx):
+        return _fit_rates_check(ctx, REGIMES[1])
+
+    def check_fit_rates_synchronized(self, ctx):
+        return _fit_rates_check(ctx, REGIMES[2])
+
+    def check_hopf_side_homogeneous(self, ctx):
+        return _hopf_side_check(ctx, REGIMES[0])
+
+    def check_hopf_side_regular(self, ctx):
+        return _hopf_side_check(ctx, REGIMES[1])
+
+    def check_hopf_side_synchronized(self, ctx):
+        return _hopf_side_check(ctx, REGIMES[2])
+
+    def check_lna(self, ctx):
+        net = ctx.result("network")
+        lna = ctx.result("lna")
+        tol = ctx.params["lna_peak_tolerance_hz"]
+        done = {r: d for r, d in lna.items() if d.get("applicable")}
+        if not done:
+            raise StepSkipped("no regime has a stable MA equilibrium")
+        diffs = {SHORT[r]: d["peak_hz"] - net[(r, "fixed-step")]["peak_hz"]
+                 for r, d in done.items()}
+        worst = max(abs(v) for v in diffs.values())
+        return Check("lna-peaks", worst, 0.0, tol, bool(worst <= tol),
+                     detail="LNA spectral peak − fixed-step network peak (Hz): " + ", ".join(
+                         f"{k}: {done[_full(k)]['peak_hz']:.1f} vs "
+                         f"{net[(_full(k), 'fixed-step')]['peak_hz']:.1f}"
+                         for k in diffs))
+
+
+def _full(short):
+    return next(r for r in REGIMES if SHORT[r] == short)
+
+
+def _preset(regime):
+    from simulate.markov_if.params import PRESETS
+
+    return PRESETS[regime]
+
+
+def _source(net, ma, fit, regime, src):
+    if src in ("exact", "fixed-step"):
+        return net.get((regime, src))
+    return (ma if src == "MA" else fit).get(regime)
+
+
+def _observable_table(net, ma, fit):
+    rows = {"regime": [], "source": [], "rate_E_hz": [], "rate_I_hz": [], "ssi_E": [],
+            "peak_hz": []}
+    for r in REGIMES:
+        for src in SOURCES:
+            d = _source(net, ma, fit, r, src)
+            if d is None:
+                continue
+            rows["regime"].append(SHORT[r])
+            rows["source"].append(src)
+            rows["rate_E_hz"].append(d["rates_hz"]["E"])
+            rows["rate_I_hz"].append(d["rates_hz"]["I"])
+            rows["ssi_E"].append(d["ssi_E"])
+            rows["peak_hz"].append(d["peak_hz"])
+    return rows
+
+
+def _ma_rates_check(ctx, regime):
+    net = ctx.result("network")[(regime, "fixed-step")]["rates_hz"]
+    ma = ctx.result("ma")[regime]["rates_hz"]
+    errs = {q: (ma[q] - net[q]) / net[q] for q in ("E", "I")}
+    worst = max(abs(e) for e in errs.values())
+    tol = ctx.params["ma_rate_tolerance"]
+    ex = ctx.result("network")[(regime, "exact")]["rates_hz"]
+    return Check(f"ma-rates-{SHORT[regime]}", worst, 0.0, f"{tol:g} relative",
+                 bool(worst <= tol),
+                 detail=f"largest relative error of the MA (ODE) E/I rates vs the fixed-step "
+                 f"network: E {ma['E']:.1f} vs {net['E']:.1f} Hz ({100 * errs['E']:+.1f} %), "
+                 f"I {ma['I']:.1f} vs {net['I']:.1f} Hz ({100 * errs['I']:+.1f} %); exact "
+                 f"network E {ex['E']:.1f}, I {ex['I']:.1f} Hz")
+
+
+def _fit_rates_check(ctx, regime):
+    d = ctx.result("fit")[regime]
+    net = d["fit_network_rates_hz"]
+    errs = {q: (d["rates_hz"][q] - net[q]) / net[q] for q in ("E", "I")}
+    worst = max(abs(e) for e in errs.values())
+    tol = ctx.params["fit_rate_tolerance"]
+    return Check(f"fit-rates-{SHORT[regime]}", worst, 0.0, f"{tol:g} relative",
+                 bool(worst <= tol),
+                 detail=f"fitted ODE vs the fixed-step run it was fitted on: E "
+                 f"{d['rates_hz']['E']:.1f} vs {net['E']:.1f} Hz, I {d['rates_hz']['I']:.1f} "
+                 f"vs {net['I']:.1f} Hz ({d['n_states']} states)")
+
+
+def _hopf_side_check(ctx, regime):
+    h = ctx.result("hopf")
+    eq = ctx.result("ma")[regime]["equilibrium"]
+    if h.get("curve") is None:
+        raise StepSkipped(h.get("curve_message", "no Hopf curve"))
+    if not eq["converged"]:
+        raise StepSkipped(f"no MA equilibrium at {regime}")
+    pr = _preset(regime)
+    cur = h["curve"]
+    if not (cur["tau_ie"].min() <= pr["tau_ie"] <= cur["tau_ie"].max()):
+        raise StepSkipped(f"the Hopf curve does not reach tau_ie = {pr['tau_ie']:g} ms "
+                          f"(covers [{cur['tau_ie'].min():.3g}, {cur['tau_ie'].max():.3g}])")
+    pred, n = predicted_stable(cur["tau_ee"], cur["tau_ie"], pr["tau_ee"], pr["tau_ie"],
+                               h["tau_ee_max"], h["stable_at_max"])
+    lead = eq["leading"]
+    return Check(f"hopf-side-{SHORT[regime]}", "stable" if pred else "unstable",
+                 "stable" if eq["stable"] else "unstable", "exact", bool(pred == eq["stable"]),
+                 detail=f"side of the Hopf curve ({n} crossing(s) between tau_ee = "
+                        f"{pr['tau_ee']:g} and {h['tau_ee_max']:g} ms at tau_ie = "
+                        f"{pr['tau_ie']:g} ms) vs eigenvalues of the regime's MA equilibrium "
+                        f"(leading {lead.real:+.4f} {lead.imag:+.4f}i per ms)")
