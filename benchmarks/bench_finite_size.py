@@ -2,13 +2,22 @@
 
     OMP_NUM_THREADS=1 python benchmarks/bench_finite_size.py speed
     OMP_NUM_THREADS=1 python benchmarks/bench_finite_size.py compare [--t-end 3000]
+    OMP_NUM_THREADS=1 python benchmarks/bench_finite_size.py seeds --t-end 4000 \
+        --schemes multinomial exact [--seeds 11 12 13 14 15 16]
+    OMP_NUM_THREADS=1 python benchmarks/bench_finite_size.py dtconv --seed 7
 
-``speed``: CPU (process) and wall time of one simulated second of the multinomial chain and of
-the Langevin chain at the defaults (400 neurons, 35 bins, Δt = h = 0.1 ms), and of one LNA
-spectrum (400 frequencies) at p_EI = 0.95 (the defaults have no stable equilibrium).
+``speed``: CPU (process) and wall time of one simulated second of the multinomial chain, the
+Langevin chain and the exact event-driven chain at the defaults (400 neurons, 35 bins,
+Δt = h = 0.1 ms), and of one LNA spectrum (400 frequencies) at p_EI = 0.95 (the defaults have
+no stable equilibrium).
 ``compare``: network vs chain vs LNA: E-rate mean, variance of the 1-ms binned E rate,
 gamma peak (Welch, 250-ms segments, band 20–200 Hz) per regime; JSON to
 ``benchmarks/results/finite_size_vs_network.json``.
+``seeds``: the same statistics over several seeds per regime (network and chain schemes),
+mean and 95 % t-interval across seeds; JSON to ``benchmarks/results/finite_size_seeds.json``.
+``dtconv``: stationary occupancy variances of the tau-leap at Δt = h, h/2, h/4 against the
+exact chain (first-order convergence), JSON to
+``benchmarks/results/finite_size_dt_convergence.json``.
 """
 
 from __future__ import annotations
@@ -38,16 +47,18 @@ def speed():
 
     out = {}
     ma = reduce.MarkovApproximation()
-    for scheme in ("multinomial", "langevin"):
+    for scheme in ("multinomial", "langevin", "exact"):
         ch = FiniteMAChain(ma, scheme=scheme)
         ch.run(10.0, seed=0)                      # compile / load cache
         best = None
         for rep in range(3):
             t0, c0 = time.perf_counter(), time.process_time()
-            ch.run(1000.0, seed=rep)
+            r = ch.run(1000.0, seed=rep)
             w, c = time.perf_counter() - t0, time.process_time() - c0
             best = (w, c) if best is None or c < best[1] else best
         out[f"chain_{scheme}_1s"] = {"wall_s": best[0], "cpu_s": best[1]}
+        if scheme == "exact":
+            out["chain_exact_1s"]["events"] = r.n_events
     ma95 = reduce.MarkovApproximation(simulate.MarkovIFNetwork(p_ei=0.95))
     t0 = time.perf_counter()
     eq = find_equilibrium(ma95)
@@ -129,6 +140,65 @@ def seeds(t_end: float = 5000.0, seed_list=(11, 12, 13, 14, 15, 16),
     return summary
 
 
+BINS8 = [-66, -40, -20, 0, 20, 40, 60, 80, 100]
+
+
+def dt_convergence(t_end: float = 20000.0, seed: int = 7,
+                   out: str = "benchmarks/results/finite_size_dt_convergence.json"):
+    """Stationary occupancy variances of the tau-leap at Δt = h, h/2, h/4 vs the exact
+    event-driven chain (lcy-homogeneous, 8 bins, N = 300 + 100, started at the ODE
+    equilibrium, first 200 ms dropped), with 20-batch standard errors, and the discrete
+    linear-noise prediction Σ_Δt of each (Σ_0 for the exact chain)."""
+    import reduce
+    import simulate
+    from reduce.finite_size import FiniteMAChain, MALinearNoise, find_equilibrium
+
+    ma = reduce.MarkovApproximation(simulate.MarkovIFNetwork(preset="lcy-homogeneous"),
+                                    bins=BINS8)
+    eq = find_equilibrium(ma, t_int=200.0)
+    lna = MALinearNoise(ma, eq["x"])
+    K = ma.layout.K
+    res = {}
+    for scheme, dt in (("exact", None), ("multinomial", ma.h), ("multinomial", ma.h / 2),
+                       ("multinomial", ma.h / 4)):
+        c0 = time.process_time()
+        r = FiniteMAChain(ma, scheme=scheme, dt=dt).run(t_end, x0=eq["x"], seed=seed,
+                                                         dt_record=0.1)
+        cpu = time.process_time() - c0
+        X = r.x[2000:-1, :K]
+        xb = X - X.mean(0)
+        nb = 20
+        bm = (xb ** 2)[: len(xb) // nb * nb].reshape(nb, -1, K).mean(1)
+        var = (xb ** 2).mean(0)
+        se = bm.std(0, ddof=1) / np.sqrt(nb)
+        pred = np.diag(lna.covariance if dt is None else lna.discrete_covariance(dt))[:K]
+        key = "exact" if dt is None else f"multinomial dt={dt:g}"
+        res[key] = {"dt": 0.0 if dt is None else dt, "var": var.tolist(), "se": se.tolist(),
+                    "lna": pred.tolist(), "total": float(var.sum()),
+                    "total_se": float(np.sqrt(np.sum(se ** 2))), "lna_total": float(pred.sum()),
+                    "cpu_s": cpu, "rate_E": r.rates_hz()["E"]}
+        print(key, json.dumps({k: v for k, v in res[key].items() if k not in ("var", "se",
+                                                                             "lna")}),
+              flush=True)
+    dts = np.array([v["dt"] for v in res.values()])
+    tot = np.array([v["total"] for v in res.values()])
+    ex = res["exact"]["total"]
+    fit = np.polyfit(dts[1:], tot[1:], 1)       # linear in Δt through the three tau-leaps
+    res["fit"] = {"intercept": float(fit[1]), "slope_per_ms": float(fit[0]),
+                  "exact_total": ex,
+                  "order": float(np.polyfit(np.log(dts[1:]), np.log(np.abs(tot[1:] - ex)),
+                                            1)[0])}
+    print(json.dumps(res["fit"]), flush=True)
+    _dump_plain(out, res)
+    return res
+
+
+def _dump_plain(out, obj):
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    with open(out, "w") as fh:
+        json.dump(obj, fh, indent=1)
+
+
 def _dump(out, runs, lna_rows, t_end, summary=None):
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
     with open(out + ".tmp", "w") as fh:
@@ -203,7 +273,7 @@ def compare(t_end: float = 3000.0, seed: int = 1,
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=("speed", "compare", "seeds"))
+    ap.add_argument("what", choices=("speed", "compare", "seeds", "dtconv"))
     ap.add_argument("--seeds", type=int, nargs="+", default=[11, 12, 13, 14, 15, 16])
     ap.add_argument("--schemes", nargs="+", default=["multinomial"])
     ap.add_argument("--t-end", type=float, default=3000.0)
@@ -212,6 +282,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.what == "speed":
         speed()
+    elif a.what == "dtconv":
+        dt_convergence(a.t_end if a.t_end != 3000.0 else 20000.0, a.seed)
     elif a.what == "seeds":
         out = (a.out if a.out != ap.get_default("out")
                else "benchmarks/results/finite_size_seeds.json")

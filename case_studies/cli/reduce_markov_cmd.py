@@ -16,6 +16,7 @@ chosen (``map``, the published one, by default).
 Finite size (issue 9, docs/finite_size.md)::
 
     snnreduce reduce markov-approx --finite-n --scheme multinomial --seed 1 --json
+    snnreduce reduce markov-approx --finite-n --scheme exact --seed 1 --json
     snnreduce reduce markov-approx --spectrum --set p_ei=0.95 --json
 
 ``--finite-n`` also simulates the finite-N chain with the network's population sizes for
@@ -54,8 +55,11 @@ def register(sub) -> None:
                    help="pickle the ODE system (bifurcation.ODESystem) to this file")
     p.add_argument("--finite-n", action="store_true",
                    help="also simulate the finite-N stochastic chain (network sizes)")
-    p.add_argument("--scheme", choices=("multinomial", "langevin"), default="multinomial",
-                   help="finite-N scheme: integer tau-leap (default) or chemical Langevin")
+    p.add_argument("--scheme", choices=("multinomial", "langevin", "exact"),
+                   default="multinomial",
+                   help="finite-N scheme: integer tau-leap at dt = h (default, fast), chemical "
+                        "Langevin, or exact event-driven simulation of the chain (about 5x "
+                        "slower at the defaults)")
     p.add_argument("--seed", type=int, default=0, help="seed of the finite-N chain")
     p.add_argument("--spectrum", action="store_true",
                    help="linear-noise spectrum and transfer function around the equilibrium")
@@ -118,6 +122,8 @@ def _finite_n(ma, args) -> dict:
            "rates_hz": obs.firing_rates(res, t_burn=t_burn),
            "var_E_1ms_hz2": obs.rate_variance(res, "E", bin_ms=1.0, t_burn=t_burn),
            "wall_time_s": res.wall_time_s}
+    if args.scheme == "exact":
+        out["n_events"] = res.n_events
     if args.t_end - t_burn >= 250.0:
         pk = obs.gamma_peak(obs.power_spectrum(res, segment_ms=250.0, t_burn=t_burn),
                             band=(20.0, 200.0))

@@ -228,6 +228,18 @@ def test_advance_moments_solves_the_relaxation():
             assert np.allclose(out[q, r], sol.y[:, -1], rtol=1e-9, atol=1e-12)
 
 
+def test_cli_finite_n_exact(capsys):
+    import json
+
+    from case_studies.cli.main import main
+
+    rc = main(["reduce", "markov-approx", "--t-end", "100", "--t-burn", "20", "--finite-n",
+               "--scheme", "exact", "--seed", "2", "--json"])
+    assert rc == 0
+    fin = json.loads(capsys.readouterr().out)["finite_n"]
+    assert fin["scheme"] == "exact" and fin["n_events"] > 100_000 and fin["rates_hz"]["E"] > 0
+
+
 def test_exact_bad_input():
     ma = reduce.MarkovApproximation(bins=[-66, 0, 50, 100])
     with pytest.raises(ParameterError, match="dt_record"):
