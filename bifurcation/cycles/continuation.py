@@ -90,7 +90,12 @@ class CycleSettings:
     store_orbits : bool
         Keep every orbit for :meth:`CycleBranch.orbit` (default True).
     pd_criticality : bool
-        Estimate PD criticality by a short step onto the doubled branch (default True).
+        Also estimate PD criticality by a short step onto the doubled branch (default True;
+        ``data["criticality_switch"]``, ``data["pd_coefficient"]``).
+    normal_forms : bool
+        Periodic normal-form coefficients of LPC, PD and NS points on the collocation mesh
+        (:mod:`.normal_forms`; default True): ``data["normal_form"]``, and
+        ``data["criticality"]`` of PD and NS points from the sign of ``c`` / ``Re d``.
     newton : str
         ``"full"`` (new Jacobian every iteration), ``"chord"`` (one factorisation per step
         while it contracts; tangents then come from the predictor's matrix, special points
@@ -121,6 +126,7 @@ class CycleSettings:
     direction: str = "both"
     store_orbits: bool = True
     pd_criticality: bool = True
+    normal_forms: bool = True
     newton: str = "auto"
     linear_solver: str = "auto"
 
@@ -435,6 +441,9 @@ class _Runner:
             except Exception as e:  # noqa: BLE001 - a diagnostic must not stop the branch
                 data["criticality"] = "unknown"
                 data["criticality_error"] = str(e)
+            data["criticality_switch"] = data["criticality"]
+        if self.s.normal_forms:
+            _add_normal_form(self.system, kind, sol, data)
         return sp
 
     def _stable_side(self, recA, recB):
@@ -443,6 +452,27 @@ class _Runner:
         pa, pb = recA["sol"].pfree, recB["sol"].pfree
         # pd_sign = +1: even number of real multipliers < -1 (typically none)
         return float(np.sign(pa - pb)) if ta["pd_sign"] > 0 else float(np.sign(pb - pa))
+
+
+def _add_normal_form(system, kind, sol, data):
+    """``data["normal_form"]`` (and the criticality of PD / NS points) from :mod:`.normal_forms`."""
+    from . import normal_forms as nfm
+
+    try:
+        if kind == "LPC":
+            nf = nfm.lpc_normal_form(system, sol)
+            data["lpc_coefficient"] = nf["a"]
+        elif kind == "PD":
+            nf = nfm.pd_normal_form(system, sol)
+            data["pd_nf_coefficient"] = nf["c"]
+            data["criticality"] = nf["criticality"]
+        else:
+            nf = nfm.ns_normal_form(system, sol, data.get("theta"))
+            data["ns_coefficient"] = nf["d"]
+            data["criticality"] = nf["criticality"]
+        data["normal_form"] = nf
+    except Exception as e:  # noqa: BLE001 - a diagnostic must not stop the branch
+        data["normal_form_error"] = f"{type(e).__name__}: {e}"
 
 
 def continue_from_solution(system, param, bounds, rec0, settings, directions, period_ref,
