@@ -7,6 +7,7 @@ Create the environment once with ``bash benchmarks/brian2_env.sh`` (Python 3.11 
     /work/brian2-venv/bin/python benchmarks/brian2_peer.py coba --device runtime --t-end 1000
     /work/brian2-venv/bin/python benchmarks/brian2_peer.py coba --device cpp_standalone
     /work/brian2-venv/bin/python benchmarks/brian2_peer.py sanzeni --seed 0 --t-end 2000
+    /work/brian2-venv/bin/python benchmarks/brian2_peer.py brunel --seed 0 --spikes-out b.npz
 
 Every command prints one JSON object on stdout (timings in seconds, rates in Hz, CVs).
 
@@ -21,6 +22,18 @@ instantaneous conductance jumps v → E + (v − E)e^{−a} (none while refracto
 in-degree K (E) and γK (I) drawn here independently of the project's generator (numpy,
 without replacement), K external Poisson inputs at ν_X per neuron (PoissonInput counts, then
 one jump per step), delays uniform in [0, 10] ms (E) and [0, 1] ms (I).
+
+``brunel``: Brunel's (2000) sparse current-based network of models.md §5, built here
+independently of the project: τ dv/dt = −v (exact integration; frozen while refractory),
+v ≥ θ → v = V_r and refractory for τ_rp, δ-synapses +J (E, external) and −gJ (I) with the
+fixed delay D, fixed in-degree C_E from E and γC_E from I (numpy, without replacement; the
+out-degrees are binomial), C_E external Poisson inputs of rate η ν_thr per neuron
+(PoissonInput: independent per neuron and per step). Inputs arriving at a refractory neuron
+are discarded (every weight is multiplied by ``not_refractory``), as in Brunel's model.
+Brian2's schedule differs from the project's kernel by one step: here the input of step n is
+added after the threshold test of step n (so it can cause a spike at step n + 1), there it is
+added before. ``--spikes-out`` saves all spike times and ids (``.npz``) so the project's own
+analysis code (rates, ISI CV, population-rate spectrum) is applied to both simulators.
 """
 
 from __future__ import annotations
@@ -181,6 +194,77 @@ def sanzeni(seed: int, t_end_ms: float, K: int, c: float, a: float, g: float, nu
             **_stats(ts, ids, n, t_burn_ms, t_end_ms)}
 
 
+def _random_subsets(rng, n_pre, n_post, k, chunk=256):
+    """For every postsynaptic neuron, k distinct presynaptic neurons (uniform subsets:
+    the k smallest of n_pre i.i.d. uniforms)."""
+    pre = np.empty((n_post, k), np.int64)
+    for lo in range(0, n_post, chunk):
+        hi = min(n_post, lo + chunk)
+        u = rng.random((hi - lo, n_pre))
+        pre[lo:hi] = np.argpartition(u, k - 1, axis=1)[:, :k]
+    post = np.repeat(np.arange(n_post), k)
+    return pre.ravel(), post
+
+
+def brunel(seed: int, t_end_ms: float, n_e: int, K: int, gamma: float, J: float, g: float,
+           eta: float, delay_ms: float, dt_ms: float, t_burn_ms: float,
+           device: str = "cpp_standalone", build_dir: str | None = None,
+           spikes_out: str | None = None):
+    b2 = _brian()
+    from brian2 import Hz, ms, mV
+
+    if device == "cpp_standalone":
+        build_dir = build_dir or os.path.join(tempfile.gettempdir(), "b2_brunel_build")
+        b2.set_device("cpp_standalone", directory=build_dir, build_on_run=False)
+    else:
+        b2.prefs.codegen.target = "cython"
+    b2.defaultclock.dt = dt_ms * ms
+    b2.seed(seed)
+    rng = np.random.default_rng(seed + 2000)
+    n_i = int(round(gamma * n_e))
+    k_i = int(round(gamma * K))
+    tau, theta, v_r, tau_rp = 20 * ms, 20 * mV, 10 * mV, 2 * ms
+    Jv = J * mV
+    nu_thr = theta / (Jv * K * tau)
+    nu_ext = eta * nu_thr
+    eqs = "dv/dt = -v/tau : volt (unless refractory)"
+    G = b2.NeuronGroup(n_e + n_i, eqs, threshold="v >= theta", reset="v = v_r",
+                       refractory=tau_rp, method="exact")
+    G.v = "v_r + rand() * (theta - v_r)"
+    t0 = time.perf_counter()
+    pre_e, post_e = _random_subsets(rng, n_e, n_e + n_i, K)
+    pre_i, post_i = _random_subsets(rng, n_i, n_e + n_i, k_i)
+    Se = b2.Synapses(G, G, on_pre="v_post += Jv * int(not_refractory_post)",
+                     delay=delay_ms * ms)
+    Se.connect(i=pre_e, j=post_e)
+    Si = b2.Synapses(G, G, on_pre="v_post -= g * Jv * int(not_refractory_post)",
+                     delay=delay_ms * ms)
+    Si.connect(i=pre_i + n_e, j=post_i)
+    pin = b2.PoissonInput(G, "v", N=K, rate=nu_ext, weight="Jv * int(not_refractory)")
+    mon = b2.SpikeMonitor(G)
+    net = b2.Network(G, Se, Si, pin, mon)
+    setup = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    net.run(t_end_ms * ms)
+    if device == "cpp_standalone":
+        b2.device.build(directory=build_dir, compile=True, run=True)
+    wall = time.perf_counter() - t0
+    ts = np.asarray(mon.t / ms)
+    ids = np.asarray(mon.i)
+    if spikes_out:
+        np.savez_compressed(spikes_out, t=ts, i=ids.astype(np.int32), n_e=n_e, n_i=n_i,
+                            t_end=t_end_ms, dt=dt_ms, seed=seed, K=K, g=g, eta=eta, J=J,
+                            delay=delay_ms)
+    res = {"seed": seed, "device": device, "dt_ms": dt_ms, "setup_s": setup,
+           "build_and_run_s": wall, "n_e": n_e, "n_i": n_i, "K": K, "g": g, "eta": eta,
+           "nu_ext_hz": float(nu_ext / Hz), "n_spikes": int(ts.size)}
+    keep = ts >= t_burn_ms
+    for q, lo, n in (("E", 0, n_e), ("I", n_e, n_i)):
+        sel = keep & (ids >= lo) & (ids < lo + n)
+        res[f"rate_{q}"] = float(sel.sum() / n * 1000.0 / (t_end_ms - t_burn_ms))
+    return res
+
+
 def _stats(ts, ids, n, t0, t1):
     keep = (ts >= t0) & (ts < t1)
     ts, ids = ts[keep], ids[keep]
@@ -223,10 +307,29 @@ def main(argv=None):
     s.add_argument("--dt", type=float, default=0.01)
     s.add_argument("--device", choices=["runtime", "cpp_standalone"], default="cpp_standalone")
     s.add_argument("--build-dir", default=None)
+    b = sub.add_parser("brunel")
+    b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--t-end", type=float, default=1000.0)
+    b.add_argument("--t-burn", type=float, default=200.0)
+    b.add_argument("--n-e", type=int, default=10000)
+    b.add_argument("--K", type=int, default=1000)
+    b.add_argument("--gamma", type=float, default=0.25)
+    b.add_argument("--J", type=float, default=0.1)
+    b.add_argument("--g", type=float, default=5.0)
+    b.add_argument("--eta", type=float, default=2.0)
+    b.add_argument("--delay", type=float, default=1.5)
+    b.add_argument("--dt", type=float, default=0.1)
+    b.add_argument("--device", choices=["runtime", "cpp_standalone"], default="cpp_standalone")
+    b.add_argument("--build-dir", default=None)
+    b.add_argument("--spikes-out", default=None)
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     if args.cmd == "coba":
         res = coba(args.device, args.t_end, args.seed, args.dt)
+    elif args.cmd == "brunel":
+        res = brunel(args.seed, args.t_end, args.n_e, args.K, args.gamma, args.J, args.g,
+                     args.eta, args.delay, args.dt, args.t_burn, args.device, args.build_dir,
+                     args.spikes_out)
     else:
         res = sanzeni(args.seed, args.t_end, args.K, args.c, args.a, args.g, args.nu_x,
                       args.gamma, args.dt, args.t_burn, args.device, args.build_dir)

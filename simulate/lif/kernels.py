@@ -78,6 +78,69 @@ def _grow(q):
     return new
 
 
+@njit(cache=True, inline="always")
+def _count_events(next_ext, i, lam):
+    """Events of neuron i's Poisson stream (λ per step) in this step: exponential
+    inter-event times, ``next_ext[i]`` keeps the time of the next event (steps from now)."""
+    x = next_ext[i]
+    k = 0
+    while x < 1.0:
+        k += 1
+        x += -np.log(1.0 - np.random.random()) / lam
+    next_ext[i] = x - 1.0
+    return k
+
+
+@njit(cache=True, inline="always")
+def _push(q, cnt, sl, target):
+    """Append ``target`` to the queue of arrival slot ``sl`` (doubling the capacity when
+    full); returns the possibly enlarged queue array."""
+    c = cnt[sl]
+    if c == q.shape[1]:
+        q = _grow(q)
+    q[sl, c] = target
+    cnt[sl] = c + 1
+    return q
+
+
+@njit(cache=True, inline="always")
+def _spike(i, q, n, ref_steps, ref_end, rate_counts, b, record_spikes, spk_t, spk_i, n_spk):
+    """Bookkeeping of a spike of neuron i (population q) at step n; returns n_spk."""
+    ref_end[i] = n + ref_steps
+    rate_counts[b, q] += 1
+    if record_spikes:
+        spk_t[n_spk] = n
+        spk_i[n_spk] = i
+        n_spk += 1
+    return n_spk
+
+
+@njit(cache=True)
+def _sample(n, sample_every, s0, v, ref_end, pop_of, v_lo, v_width, hist, n_ref, v_sum,
+            trace_ids, traces):
+    """At the end of step n, if it is a sampling step: histogram and mean of V over the
+    non-refractory neurons, refractory counts, and the V of the traced neurons."""
+    if (n + 1) % sample_every != 0:
+        return
+    nb = hist.shape[2]
+    si = (n + 1) // sample_every - 1 - s0
+    for i in range(v.shape[0]):
+        q = pop_of[i]
+        if n + 1 < ref_end[i]:
+            n_ref[si, q] += 1
+            continue
+        vv = v[i]
+        v_sum[si, q] += vv
+        kb = int(np.floor((vv - v_lo) / v_width))
+        if kb < 0:
+            kb = 0
+        elif kb >= nb:
+            kb = nb - 1
+        hist[si, q, kb] += 1
+    for k in range(trace_ids.shape[0]):
+        traces[si, k] = v[trace_ids[k]]
+
+
 @njit(cache=True)
 def run_steps(kind, n0, n_steps, fp, ref_steps,
               v, g_e, g_i, ref_end, next_ext, next_ext_i, qe, qi, ce, ci, in_e, in_i,
@@ -109,7 +172,6 @@ def run_steps(kind, n0, n_steps, fp, ref_steps,
     decay_i = fp[P_DECAY_I]
     avg_e = fp[P_AVG_E]
     avg_i = fp[P_AVG_I]
-    nb = hist.shape[2]
     cap = spk_t.shape[0]
     for s in range(n_steps):
         n = n0 + s
@@ -132,25 +194,11 @@ def run_steps(kind, n0, n_steps, fp, ref_steps,
                 ring_i[slot, i] = 0.0
         for i in range(N):
             q = pop_of[i]
-            ne = 0
-            lam = ext_lam[q]
-            if lam > 0.0:
-                x = next_ext[i]
-                while x < 1.0:
-                    ne += 1
-                    x += -np.log(1.0 - np.random.random()) / lam
-                next_ext[i] = x - 1.0
+            ne = _count_events(next_ext, i, ext_lam[q]) if ext_lam[q] > 0.0 else 0
             xi = in_i[i] * w_inh
             in_i[i] = 0.0
-            lam = ext_lam_i[q]
-            if lam > 0.0:
-                x = next_ext_i[i]
-                ni = 0
-                while x < 1.0:
-                    ni += 1
-                    x += -np.log(1.0 - np.random.random()) / lam
-                next_ext_i[i] = x - 1.0
-                xi += w_ext_i[q] * ni
+            if ext_lam_i[q] > 0.0:
+                xi += w_ext_i[q] * _count_events(next_ext_i, i, ext_lam_i[q])
             xe = in_e[i] * w_exc
             in_e[i] = 0.0
             frozen = n < ref_end[i]
@@ -181,76 +229,34 @@ def run_steps(kind, n0, n_steps, fp, ref_steps,
                 continue
             if vv >= theta:
                 vv = v_r
-                ref_end[i] = n + ref_steps
-                rate_counts[b, q] += 1
-                if record_spikes:
-                    spk_t[n_spk] = n
-                    spk_i[n_spk] = i
-                    n_spk += 1
+                n_spk = _spike(i, q, n, ref_steps, ref_end, rate_counts, b, record_spikes,
+                               spk_t, spk_i, n_spk)
                 exc = pop_exc[q]
-                if not use_queue:
-                    if stored:
-                        cnt = ptr[i + 1] - ptr[i]
-                        for k in range(cnt):
-                            buf_idx[k] = idx[ptr[i] + k]
-                            buf_del[k] = dly[ptr[i] + k]
-                    else:
-                        cnt = targets_of(i, paths, dt, buf_idx, buf_del)
-                    for k in range(cnt):
-                        sl = (n + buf_del[k]) % D
-                        if exc:
-                            ring_e[sl, buf_idx[k]] += 1.0
-                        else:
-                            ring_i[sl, buf_idx[k]] += 1.0
-                elif stored:
-                    for k in range(ptr[i], ptr[i + 1]):
-                        sl = (n + dly[k]) % D
-                        if exc:
-                            c = ce[sl]
-                            if c == qe.shape[1]:
-                                qe = _grow(qe)
-                            qe[sl, c] = idx[k]
-                            ce[sl] = c + 1
-                        else:
-                            c = ci[sl]
-                            if c == qi.shape[1]:
-                                qi = _grow(qi)
-                            qi[sl, c] = idx[k]
-                            ci[sl] = c + 1
+                if stored:
+                    k0 = ptr[i]
+                    cnt = ptr[i + 1] - k0
                 else:
+                    k0 = 0
                     cnt = targets_of(i, paths, dt, buf_idx, buf_del)
-                    for k in range(cnt):
+                for k in range(cnt):
+                    if stored:
+                        tgt = idx[k0 + k]
+                        sl = (n + dly[k0 + k]) % D
+                    else:
+                        tgt = buf_idx[k]
                         sl = (n + buf_del[k]) % D
+                    if not use_queue:
                         if exc:
-                            c = ce[sl]
-                            if c == qe.shape[1]:
-                                qe = _grow(qe)
-                            qe[sl, c] = buf_idx[k]
-                            ce[sl] = c + 1
+                            ring_e[sl, tgt] += 1.0
                         else:
-                            c = ci[sl]
-                            if c == qi.shape[1]:
-                                qi = _grow(qi)
-                            qi[sl, c] = buf_idx[k]
-                            ci[sl] = c + 1
+                            ring_i[sl, tgt] += 1.0
+                    elif exc:
+                        qe = _push(qe, ce, sl, tgt)
+                    else:
+                        qi = _push(qi, ci, sl, tgt)
             v[i] = vv
-        if (n + 1) % sample_every == 0:
-            si = (n + 1) // sample_every - 1 - s0
-            for i in range(N):
-                q = pop_of[i]
-                if n + 1 < ref_end[i]:
-                    n_ref[si, q] += 1
-                    continue
-                vv = v[i]
-                v_sum[si, q] += vv
-                kb = int(np.floor((vv - v_lo) / v_width))
-                if kb < 0:
-                    kb = 0
-                elif kb >= nb:
-                    kb = nb - 1
-                hist[si, q, kb] += 1
-            for k in range(trace_ids.shape[0]):
-                traces[si, k] = v[trace_ids[k]]
+        _sample(n, sample_every, s0, v, ref_end, pop_of, v_lo, v_width, hist, n_ref, v_sum,
+                trace_ids, traces)
     return n_steps, n_spk, qe, qi
 
 
@@ -312,7 +318,6 @@ def run_steps_direct(n0, n_steps, fp, ref_steps, v, g_e, g_i, ref_end, v_prev,
     c0 = e_l + fp[P_DRIVE]
     decay_e = fp[P_DECAY_E]
     decay_i = fp[P_DECAY_I]
-    nb = hist.shape[2]
     cap = spk_t.shape[0]
     for s in range(n_steps):
         n = n0 + s
@@ -332,13 +337,9 @@ def run_steps_direct(n0, n_steps, fp, ref_steps, v, g_e, g_i, ref_end, v_prev,
         for i in range(N):
             if v[i] >= theta and n >= ref_end[i]:
                 v[i] = v_r
-                ref_end[i] = n + ref_steps
                 q = pop_of[i]
-                rate_counts[b, q] += 1
-                if record_spikes:
-                    spk_t[n_spk] = n
-                    spk_i[n_spk] = i
-                    n_spk += 1
+                n_spk = _spike(i, q, n, ref_steps, ref_end, rate_counts, b, record_spikes,
+                               spk_t, spk_i, n_spk)
                 w = w_pre[q]
                 if pop_exc[q]:
                     for k in range(ptr[i], ptr[i + 1]):
@@ -346,21 +347,6 @@ def run_steps_direct(n0, n_steps, fp, ref_steps, v, g_e, g_i, ref_end, v_prev,
                 else:
                     for k in range(ptr[i], ptr[i + 1]):
                         g_i[idx[k]] += w
-        if (n + 1) % sample_every == 0:
-            si = (n + 1) // sample_every - 1 - s0
-            for i in range(N):
-                q = pop_of[i]
-                if n + 1 < ref_end[i]:
-                    n_ref[si, q] += 1
-                    continue
-                vv = v[i]
-                v_sum[si, q] += vv
-                kb = int(np.floor((vv - v_lo) / v_width))
-                if kb < 0:
-                    kb = 0
-                elif kb >= nb:
-                    kb = nb - 1
-                hist[si, q, kb] += 1
-            for k in range(trace_ids.shape[0]):
-                traces[si, k] = v[trace_ids[k]]
+        _sample(n, sample_every, s0, v, ref_end, pop_of, v_lo, v_width, hist, n_ref, v_sum,
+                trace_ids, traces)
     return n_steps, n_spk
