@@ -14,7 +14,7 @@ and τ_IE = 1.2, 1.2, 0.95 ms; **published** parameters), compared across four d
 - the linear-noise approximation of the finite-N MA (``reduce.finite_size.MALinearNoise``)
   for the regimes whose MA equilibrium is stable.
 
-Steps: ``network`` (both simulators, every regime, through ``map_tasks``), ``ma`` (MA ODE
+Steps: ``network`` (both simulators, every regime, through ``ctx.map_tasks``), ``ma`` (MA ODE
 integration, equilibrium by map transient + Newton, eigenvalues), ``fit`` (fixed-step run with
 coarse states, fit, fitted ODE integration), ``hopf`` (equilibria of the MA continued in τ_EE
 at τ_IE = 1.2 ms from the homogeneous regime, then the Hopf curve in (τ_EE, τ_IE) by
@@ -229,37 +229,35 @@ class RegimesCase(CaseStudy):
     # ------------------------------------------------------------------ steps
     def step_network(self, ctx):
         ctx.require("simulate", "MarkovIFNetwork")
-        from simulate.executor import map_tasks, spawn_seeds
+        from simulate.executor import spawn_seeds
 
         p = ctx.params
         tasks = [(r, m) for r in REGIMES for m in ("exact", "fixed-step")]
         seeds = spawn_seeds(p["seed"], len(tasks))
         base = {k: p[k] for k in ("t_end", "t_burn", "dt", "segment_ms", "peak_band")}
-        out = map_tasks(_network_task, [(base, r, m, s) for (r, m), s in zip(tasks, seeds)],
-                        scheduler=ctx.scheduler, progress=ctx.progress, desc="network runs")
+        out = ctx.map_tasks(_network_task,
+                            [(base, r, m, s) for (r, m), s in zip(tasks, seeds)],
+                            desc="network runs")
         return {(d["regime"], d["method"]): d for d in out}
 
     def step_ma(self, ctx):
         ctx.require("reduce", "MarkovApproximation")
         ctx.require("reduce.finite_size", "find_equilibrium")
-        from simulate.executor import map_tasks
-
         p = ctx.params
         base = {k: p[k] for k in ("ma_t_end", "t_burn", "segment_ms", "peak_band")}
-        out = map_tasks(_ma_task, [(base, r) for r in REGIMES], scheduler=ctx.scheduler,
-                        progress=ctx.progress, desc="MA integrations")
+        out = ctx.map_tasks(_ma_task, [(base, r) for r in REGIMES], desc="MA integrations")
         return {d["regime"]: d for d in out}
 
     def step_fit(self, ctx):
         ctx.require("reduce", "TransitionRateEstimator")
-        from simulate.executor import map_tasks, spawn_seeds
+        from simulate.executor import spawn_seeds
 
         p = ctx.params
         seeds = spawn_seeds(p["seed"] + 1000, len(REGIMES))
         base = {k: p[k] for k in ("fit_t_end", "fit_ode_t_end", "t_burn", "dt", "segment_ms",
                                   "peak_band")}
-        out = map_tasks(_fit_task, [(base, r, s) for r, s in zip(REGIMES, seeds)],
-                        scheduler=ctx.scheduler, progress=ctx.progress, desc="fits")
+        out = ctx.map_tasks(_fit_task, [(base, r, s) for r, s in zip(REGIMES, seeds)],
+                            desc="fits")
         return {d["regime"]: d for d in out}
 
     def step_hopf(self, ctx):

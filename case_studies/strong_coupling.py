@@ -19,9 +19,9 @@ Steps:
    scan and Brent's method on a); the theory at every simulated (K, a), additive and
    multiplicative noise (docs/meanfield.md §2).
 2. ``simulate`` — one network run per (K, rule) with rule ∈ scalings ∪ {"a(K)"} (runs with
-   the same (K, a) are made once), through :func:`simulate.executor.map_tasks`: rates with
-   batch-means standard errors, mean ISI CV of up to 2000 E neurons, the time-averaged
-   membrane-potential histogram of non-refractory E neurons.
+   the same (K, a) are made once), through ``ctx.map_tasks`` (per-task cache,
+   ``--scheduler``): rates with batch-means standard errors, mean ISI CV of up to 2000 E
+   neurons, the time-averaged membrane-potential histogram of non-refractory E neurons.
 3. ``compare`` — simulation vs theory per run, and the diffusion prediction of the
    membrane-potential density (below).
 4. ``figures`` — rate and CV vs K (theory curves, simulation points), the a(K) curve, the
@@ -33,8 +33,8 @@ neurons, with x = (V − μ)/σ, y_θ = (θ − μ)/σ, y_r = (V_r − μ)/σ:
 
     P(V) ∝ e^{−x²} ∫_x^{y_θ} Θ(u − y_r) e^{u²} du,       V ≤ θ,
 
-normalised to 1 (its integral is ν(τ/σ)·σ·… = 1 − ν τ_rp before the refractory mass is
-removed: :func:`fp_density` also returns that integral as a check). Without threshold the
+normalised to 1 (before normalisation its integral is (1 − ν τ_rp)/(ν τ) for the Siegert
+rate ν: :func:`fp_density` returns it as a check). Without threshold the
 free membrane potential is Gaussian N(μ, σ²/2), drawn for comparison.
 
 Checks (tolerances and their sources in docs/case_studies.md): ``rates-vs-theory``,
@@ -221,7 +221,7 @@ class StrongCouplingCase(CaseStudy):
              "coupling scalings, the a(K) keeping rates fixed, membrane potentials")
     params = {
         # network (models.md §4; published model)
-        "Ks": (100, 200, 400, 800),       # in-degrees simulated
+        "Ks": (100, 200, 400),            # in-degrees simulated (cost ∝ N·K·rate: see docs)
         "c": 10.0,                         # N = c·K per population (the paper's c = 10)
         "g": 20.0,
         "gamma": 0.25,
@@ -307,7 +307,7 @@ class StrongCouplingCase(CaseStudy):
 
     def step_simulate(self, ctx):
         ctx.require("simulate", "ConductanceLIFNetwork")
-        from simulate.executor import map_tasks, spawn_seeds
+        from simulate.executor import spawn_seeds
 
         p = ctx.params
         runs = _runs(p, ctx.result("theory"))
@@ -316,9 +316,9 @@ class StrongCouplingCase(CaseStudy):
                                   "v_bins", "v_range")}
         # largest runs first so that two workers finish together
         order = sorted(range(len(runs)), key=lambda i: -runs[i]["K"])
-        out = map_tasks(_simulate_task,
-                        [(base, runs[i]["K"], runs[i]["a"], seeds[i]) for i in order],
-                        scheduler=ctx.scheduler, progress=ctx.progress, desc="network runs")
+        out = ctx.map_tasks(_simulate_task,
+                            [(base, runs[i]["K"], runs[i]["a"], seeds[i]) for i in order],
+                            desc="network runs")
         res = [None] * len(runs)
         for i, r in zip(order, out):
             r["rules"] = list(runs[i]["rules"])
