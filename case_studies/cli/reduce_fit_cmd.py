@@ -31,8 +31,13 @@ def register(sub) -> None:
                    help="coarse-graining: 'trajectory' (recorded bins), 'ma', 'base-gate', "
                    "'base-gate:THR', or comma-separated voltage edges (default trajectory)")
     p.add_argument("--features", default="kicks",
-                   help="'none', 'kicks' (pending-kick means onto each population, default) "
-                   "or comma-separated feature names, e.g. kick_mean/EE,kick_mean/EI")
+                   help="'none', 'kicks' (pending-kick means onto each population, default), "
+                   "'kicks2' (kick means, their squares and products: quadratic log-rates) "
+                   "or comma-separated feature names, e.g. kick_mean/EE,kick_mean/EI or "
+                   "kick_mean/EE*kick_mean/EE")
+    p.add_argument("--select", default="auto", choices=("auto", "cv", "none"),
+                   help="per-transition choice of product features by held-out likelihood "
+                   "('auto': when products are present)")
     p.add_argument("--estimand", default="matrix", choices=("matrix", "generator"),
                    help="transition matrix at the lag (snapshots) or generator (event logs)")
     p.add_argument("--lag", type=float, default=None,
@@ -52,12 +57,13 @@ def run(args) -> int:
     from reduce.estimation import TransitionRateEstimator
 
     feats = args.features
-    if feats not in ("none", "kicks"):
+    if feats not in ("none", "kicks", "kicks2"):
         feats = [f.strip() for f in feats.split(",") if f.strip()]
     est = TransitionRateEstimator(
         args.bins, features=None if feats == "none" else feats, lag=args.lag,
         estimand=args.estimand, bootstrap=args.bootstrap, block=args.block,
         t_burn=args.t_burn, min_count=args.min_count, workers=args.workers, seed=args.seed,
+        select=args.select,
     )
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:

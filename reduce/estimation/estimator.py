@@ -137,6 +137,15 @@ class TransitionRateEstimator:
     vary : list of str, optional
         Trajectory parameters allowed to differ between trajectories (default: every
         ``p_*`` and ``tau_*`` pathway parameter); others must agree.
+    select : {"auto", "cv", "none"}
+        Per-transition choice of the regressors: ``"cv"`` fits every transition with and
+        without its product features (``A*B``) on ``cv_folds`` interleaved folds of the time
+        blocks and keeps, per transition, the set with the larger held-out Poisson
+        log-likelihood Σ_held (y η − e e^η) (rare transitions keep the linear form: their
+        quadratic fits do not generalise); ``"auto"`` = ``"cv"`` when the features include
+        products, else ``"none"`` (all features for every transition).
+    cv_folds : int
+        Number of folds of the selection (≥ 2).
     seed : int
         Seed of the bootstrap.
     workers : int
@@ -145,7 +154,8 @@ class TransitionRateEstimator:
 
     def __init__(self, coarse_graining="trajectory", features=None, lag=None,
                  estimand="matrix", bootstrap=0, *, block=50.0, min_trials=5, min_count=10,
-                 alpha=1e-8, t_burn=0.0, rate_tau=1.0, vary=None, seed=0, workers=1):
+                 alpha=1e-8, t_burn=0.0, rate_tau=1.0, vary=None, select="auto",
+                 cv_folds=2, seed=0, workers=1):
         self.coarse_graining = as_coarse_graining(coarse_graining)
         self.features = features
         self.lag = None if lag is None else check_number("lag", lag, 0.0, 1e6, lo_open=True,
@@ -159,6 +169,8 @@ class TransitionRateEstimator:
         self.t_burn = check_number("t_burn", t_burn, 0.0, 1e9, unit="ms")
         self.rate_tau = check_number("rate_tau", rate_tau, 0.0, 1e6, lo_open=True, unit="ms")
         self.vary = None if vary is None else list(vary)
+        self.select = check_choice("select", select, ("auto", "cv", "none"))
+        self.cv_folds = check_positive_int("cv_folds", cv_folds, 2, 1000)
         self.seed = seed
         self.workers = check_positive_int("workers", workers, 1, 4096)
         self._model = None
@@ -170,7 +182,8 @@ class TransitionRateEstimator:
                 self.features), "lag": self.lag, "estimand": self.estimand,
             "bootstrap": self.bootstrap, "block": self.block, "min_trials": self.min_trials,
             "min_count": self.min_count, "alpha": self.alpha, "t_burn": self.t_burn,
-            "rate_tau": self.rate_tau, "vary": self.vary, "seed": self.seed,
+            "rate_tau": self.rate_tau, "vary": self.vary, "select": self.select,
+            "cv_folds": self.cv_folds, "seed": self.seed,
         }
 
     # ------------------------------------------------------------------ checks
@@ -417,6 +430,19 @@ class TransitionRateEstimator:
                     col_feat[c, k] = g
         Ecol = E[:, col_pop, col_from]           # (T, C) exposure of each column's origin
 
+        # ---- per-transition selection of the product features (held-out likelihood)
+        selection = None
+        is_prod = np.array(["*" in n for n in gnames], bool)
+        if self.select == "cv" or (self.select == "auto" and is_prod.any()):
+            t_cv = time.perf_counter()
+            col_feat, selection = _select_products(Z, Y, Ecol, col_feat, is_prod, blocks,
+                                                   self.cv_folds, self.alpha)
+            names = [f"{pops[keys[c][0]]}: {labels[keys[c][1]]} -> {labels[keys[c][2]]}"
+                     for c in range(C)]
+            selection["with_products"] = [names[c] for c in np.flatnonzero(
+                selection.pop("use_products"))]
+            self.timings["select_s"] = time.perf_counter() - t_cv
+
         t2 = time.perf_counter()
         beta, hess, conv = _fit_grouped(Z, Y, Ecol, None, col_feat, self.alpha)
         self.timings["regression_s"] = time.perf_counter() - t2
@@ -481,6 +507,7 @@ class TransitionRateEstimator:
             "settings": self.get_params(),
             "bootstrap_unit": boot_unit,
             "spike_factor_note": kappa_note,
+            "feature_selection": selection,
         }
         exposure_tot = E.sum(axis=0)
         self._model = FittedMarkovModel(
@@ -546,6 +573,53 @@ def _fit_grouped(Z, Y, Ecol, w, col_feat, alpha, beta_init=None):
                     hess[c, k, k] = 1.0
             conv[c] = ok[j]
     return beta, hess, conv
+
+
+def _heldout_loglik(Z, Y, Ecol, rows, col_feat, beta):
+    """Σ_{t in rows} (y_t η_t − e_t e^{η_t}) of every column at coefficients ``beta``."""
+    out = np.zeros(Y.shape[1])
+    Zr = Z[rows]
+    for c in range(Y.shape[1]):
+        eta = np.full(len(Zr), beta[c, 0])
+        for k, g in enumerate(col_feat[c]):
+            if g >= 0:
+                eta += beta[c, k + 1] * Zr[:, g]
+        eta = np.minimum(eta, 700.0)
+        out[c] = float(np.sum(Y[rows, c] * eta - Ecol[rows, c] * np.exp(eta)))
+    return out
+
+
+def _select_products(Z, Y, Ecol, col_feat, is_prod, blocks, folds, alpha):
+    """Per column: keep the product features iff they raise the held-out log-likelihood.
+
+    Folds are interleaved time blocks (block b in fold b mod ``folds``); each candidate is
+    fitted on the other folds (multiplicity 0 on the held-out one) and scored on it.
+    """
+    col_lin = col_feat.copy()
+    for c in range(col_lin.shape[0]):
+        for k in range(col_lin.shape[1]):
+            g = col_lin[c, k]
+            if g >= 0 and is_prod[g]:
+                col_lin[c, k] = -1
+    fold = blocks % folds
+    ll = np.zeros((2, Y.shape[1]))
+    for k in range(folds):
+        held = np.flatnonzero(fold == k)
+        if len(held) == 0:
+            continue
+        w = (fold != k).astype(np.float64)
+        for i, cf in enumerate((col_lin, col_feat)):
+            b, _, _ = _fit_grouped(Z, Y, Ecol, w, cf, alpha)
+            ll[i] += _heldout_loglik(Z, Y, Ecol, held, cf, b)
+    has_prod = np.array([any(g >= 0 and is_prod[g] for g in row) for row in col_feat])
+    use = has_prod & (ll[1] > ll[0])
+    chosen = np.where(use[:, None], col_feat, col_lin)
+    info = {"method": f"held-out Poisson log-likelihood, {folds} interleaved folds of time "
+                      "blocks", "n_columns": int(len(use)),
+            "n_with_products": int(use.sum()),
+            "heldout_loglik_gain": float(np.sum(np.maximum(ll[1] - ll[0], 0.0)[has_prod])),
+            "use_products": use}
+    return chosen, info
 
 
 def _bootstrap_task(task):

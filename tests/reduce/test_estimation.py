@@ -462,14 +462,17 @@ def quad_model():
                               feature=lambda t: 1.0 + np.sin(2 * np.pi * t / 37.0)
                               + 0.4 * np.cos(2 * np.pi * t / 11.0))
     est = TransitionRateEstimator("trajectory", features=QUAD, estimand="generator",
-                                  alpha=0.0)
-    return _quiet(est.fit, [tr]).fetch_model()
+                                  alpha=0.0, select="none")
+    m = _quiet(est.fit, [tr]).fetch_model()
+    est_cv = TransitionRateEstimator("trajectory", features=QUAD, estimand="generator",
+                                     alpha=0.0)
+    return m, _quiet(est_cv.fit, [tr]).fetch_model()
 
 
 def test_product_features_recover_quadratic_log_rates(quad_model):
     """Truth: log r = a + b x + c x^2 (known); the generator estimand with features x and
     x*x must recover b and c within 4.5 Wald standard errors (exact CTMC likelihood)."""
-    m = quad_model
+    m = quad_model[0]
     for a, bb in TRUE_PAIRS:
         c = m._col("E", a, bb)
         co = m.coefficients("E", a, bb)
@@ -494,13 +497,25 @@ def test_product_features_ode_jacobian_and_chain_against_ode(quad_model):
     bias; allowed: 3 % (~ 3 sd)."""
     from reduce.estimation.validation import integrate_ode
 
-    m = quad_model
+    m = quad_model[0]
     ode = m.ode(p_ee=0.002, n_e=3000)
     x = m.x0()
     np.testing.assert_allclose(ode.jacobian(x), ode.fd_jacobian(x), rtol=1e-6, atol=1e-7)
     run = integrate_ode(ode, x, 2000.0, dt_out=1.0, t_burn=200.0, sizes={"E": 3000})
     ch = m.chain({"E": 3000}, p_ee=0.002).run(2000.0, seed=4, dt=1.0, t_burn=200.0)
     assert ch.rates_hz["E"] == pytest.approx(run.rates_hz["E"], rel=0.03)
+
+
+def test_cross_validated_selection_keeps_real_curvature(quad_model):
+    """select='auto' (products present -> held-out likelihood per transition): the three
+    transitions with a true quadratic term (|c| >= 0.3, each worth hundreds of log-likelihood
+    units over 800 ms) keep their product feature; the selection is recorded."""
+    m = quad_model[1]
+    sel = m.provenance["feature_selection"]
+    assert sel["n_columns"] == len(TRUE_PAIRS)
+    for a, bb in [(0, 1), (0, 2), (1, 2)]:
+        assert f"E: {m.labels[a]} -> {m.labels[bb]}" in sel["with_products"], sel
+        assert QUAD[1] in m.coefficients("E", a, bb)
 
 
 def test_product_feature_names_are_checked():

@@ -40,3 +40,17 @@ def test_reduce_fit_rejects_trajectory_without_coarse_states(tmp_path, capsys):
     rc = main(["reduce", "fit", str(path), "--features", "none"])
     assert rc == 2
     assert "coarse" in capsys.readouterr().err
+
+
+def test_reduce_fit_product_features_and_selection(tmp_path, capsys):
+    tr = synthetic_trajectory({"E": _gen()}, {"E": 30}, 60.0, seed=3,
+                              feature=lambda t: np.sin(t / 3.0))
+    path = str(tr.save(tmp_path / "run.h5"))
+    out = tmp_path / "model.h5"
+    rc = main(["reduce", "fit", path, "--features", "kick_mean/EE,kick_mean/EE*kick_mean/EE",
+               "--select", "cv", "--out", str(out), "--json"])
+    assert rc == 0
+    m = FittedMarkovModel.load(out)
+    assert m.feature_names == ["kick_mean/EE", "kick_mean/EE*kick_mean/EE"]
+    assert m.provenance["settings"]["select"] == "cv"
+    assert m.provenance["feature_selection"]["n_columns"] == m.n_transitions
