@@ -6,6 +6,8 @@
     python benchmarks/bench_lif.py scaling     # wall/CPU time vs N (1e3..1e5) and vs K; memory
     python benchmarks/bench_lif.py crosscheck  # Sanzeni network, 5 connectivity seeds each,
                                                # rates and CVs vs Brian2 (combined SE)
+    python benchmarks/bench_lif.py kscaling    # wall/CPU time vs K at a fixed rate (10 Hz)
+    python benchmarks/bench_lif.py brunel      # Brunel network vs Brian2 (spike files)
     python benchmarks/bench_lif.py k1e4        # one slow run at K = 10^4 (procedural)
     python benchmarks/bench_lif.py hybrid      # hybrid network cost vs n
 
@@ -186,6 +188,51 @@ def bench_scaling(args):
     return out, "\n".join(lines)
 
 
+def bench_kscaling(args):
+    """Cost vs K at a fixed firing rate: a(K) solves ν* = Φ(ν_X + ν*, ν*) for ν* = 10 Hz
+    (additive theory, ν_X = 5 Hz), so the synaptic events per simulated second grow like
+    N·K = cK² and the neuron updates like N = 2cK."""
+    import simulate
+    from reduce.meanfield.conductance import ConductanceTheory
+
+    nu_x, target = 5.0, 10.0
+    out = []
+    lines = [f"Sanzeni network, c = {args.c:g} (N = 2cK), ν_X = {nu_x:g} Hz, a(K) chosen so that "
+             f"the additive mean field has a fixed point at {target:g} Hz, dt = 0.05 ms, "
+             f"{args.t_end:g} ms (transient included):", "",
+             "| K | a | N | synapses | connectivity | rate E (Hz) | synaptic events per sim. s "
+             "| kernel wall (s per sim. s) | CPU (s per sim. s) | CPU ns per event |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for K in args.ks:
+        th = ConductanceTheory(K=K, a=0.01, nu_x=nu_x)
+        a = th.a_for_rate(K, target, nu_x + target, target)
+        conn = "stored" if K <= 1000 else "procedural"
+        net = simulate.ConductanceLIFNetwork(K=K, a=a, nu_x=nu_x, c=args.c, connectivity=conn)
+        net.run(1.0, seed=0, progress=False, record_dt=1.0)
+        traj, w, c = _timed(lambda: net.run(args.t_end, seed=1, progress=False,
+                                            record_spikes=False, record_dt=10.0, t_burn=0.0))
+        n = net.params["n_e"]
+        k_i = int(round(net.params["gamma"] * K))
+        # an E spike reaches K/n of each population's 2n neurons -> 2K targets; I: 2 gamma K
+        events = float(traj["rate/E"].sum() * 2 * K + traj["rate/I"].sum() * 2 * k_i)
+        scale = 1000.0 / args.t_end
+        row = {"K": K, "a": a, "N": 2 * n, "connectivity": conn,
+               "n_synapses": net.n_synapses(), "rate_e_hz": float(traj["rate/E"].sum()) / n
+               * scale, "events_per_sim_s": events * scale,
+               "kernel_wall_per_sim_s": traj.meta["kernel_time_s"] * scale,
+               "cpu_per_sim_s": traj.meta["kernel_cpu_s"] * scale,
+               "wall_s": w, "cpu_s": c}
+        row["ns_per_event"] = (1e9 * row["cpu_per_sim_s"] / row["events_per_sim_s"]
+                               if events else float("nan"))
+        out.append(row)
+        lines.append(f"| {K} | {a:.5f} | {row['N']} | {row['n_synapses']:.3g} | {conn} | "
+                     f"{row['rate_e_hz']:.1f} | {row['events_per_sim_s']:.3g} | "
+                     f"{row['kernel_wall_per_sim_s']:.2f} | {row['cpu_per_sim_s']:.2f} | "
+                     f"{row['ns_per_event']:.0f} |")
+        print(lines[-1], file=sys.stderr, flush=True)
+    return out, "\n".join(lines)
+
+
 # ----------------------------------------------------------------------------- cross-check
 def bench_crosscheck(args):
     import simulate
@@ -215,17 +262,89 @@ def bench_crosscheck(args):
     lines = [f"K = {args.K}, c = 10 (N = {20 * args.K}), a = {args.a}, g = 20, ν_X = 20 Hz, "
              f"dt = 0.01 ms, {args.t_end / 1000:g} s with {args.t_burn / 1000:g} s burn-in, "
              f"{len(ours)} (ours) and {len(theirs)} (Brian2) connectivity seeds.", "",
-             "| quantity | snnreduce (mean ± SE) | Brian2 (mean ± SE) | difference | "
+             ]
+    out = {"ours": ours, "brian2": theirs}
+    out["z"], rows = _seed_table(ours, theirs, ("rate_E", "rate_I", "cv_E", "cv_I"))
+    lines += rows
+    return out, "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- Brunel
+def brunel_stats(path, t_burn):
+    """Rates, ISI CV and population synchrony from a spike file (``.npz`` with t, i, n_e,
+    n_i, t_end), by the same code for both simulators."""
+    from simulate.spike_stats import population_oscillation, summary_stats
+
+    d = np.load(path)
+    spikes = (d["t"], d["i"].astype(np.int64), {"E": int(d["n_e"]), "I": int(d["n_i"])})
+    t_end = float(d["t_end"])
+    st = summary_stats(spikes, t_burn, t_end, min_spikes=5)
+    osc = population_oscillation(spikes, "E", t_burn, t_end)
+    return {"rate_E": st["E"]["rate_mean_hz"], "rate_I": st["I"]["rate_mean_hz"],
+            "cv_E": st["E"]["cv_mean"], "cv_I": st["I"]["cv_mean"],
+            "modulation_E": osc["rel_modulation"], "peak_hz": osc["peak_hz"],
+            "peak_over_floor": osc["peak_over_floor"], "fano_E": osc["fano"]}
+
+
+def _seed_table(ours, theirs, keys):
+    lines = ["| quantity | snnreduce (mean ± SE) | Brian2 (mean ± SE) | difference | "
              "z = diff / combined SE |", "|---|---|---|---|---|"]
-    out = {"ours": ours, "brian2": theirs, "z": {}}
-    for key in ("rate_E", "rate_I", "cv_E", "cv_I"):
+    z = {}
+    for key in keys:
         a = np.array([r[key] for r in ours])
         b = np.array([r[key] for r in theirs])
         sa, sb = a.std(ddof=1) / math.sqrt(a.size), b.std(ddof=1) / math.sqrt(b.size)
-        z = (a.mean() - b.mean()) / math.hypot(sa, sb)
-        out["z"][key] = z
+        z[key] = (a.mean() - b.mean()) / math.hypot(sa, sb)
         lines.append(f"| {key} | {a.mean():.3f} ± {sa:.3f} | {b.mean():.3f} ± {sb:.3f} | "
-                     f"{a.mean() - b.mean():+.3f} | {z:+.2f} |")
+                     f"{a.mean() - b.mean():+.3f} | {z[key]:+.2f} |")
+    return z, lines
+
+
+def bench_brunel(args):
+    """Brunel (2000) network at (g, η) in both simulators, ``--seeds`` connectivity seeds
+    each; spike files in ``--spikes-dir`` (ours written there, Brian2's read from
+    ``brunel_b2_s<seed>.npz`` there, or produced with the peer when missing)."""
+    import simulate
+    from reduce.meanfield.brunel import BrunelTheory
+
+    d = args.spikes_dir
+    os.makedirs(d, exist_ok=True)
+    tag = f"g{args.g:g}_eta{args.eta:g}"
+    ours, theirs = [], []
+    for s in range(args.seeds):
+        f_ours = os.path.join(d, f"brunel_ours_{tag}_s{s}.npz")
+        if not os.path.exists(f_ours):
+            net = simulate.CurrentLIFNetwork(g=args.g, eta=args.eta, conn_seed=s)
+            traj, w, c = _timed(lambda: net.run(args.t_end, seed=s + 10, progress=False,
+                                                record_dt=10.0))
+            np.savez_compressed(f_ours, t=np.asarray(traj["spikes/t"]),
+                                i=np.asarray(traj["spikes/i"], np.int32), n_e=net.params["n_e"],
+                                n_i=net.params["n_i"], t_end=args.t_end, cpu_s=c, wall_s=w)
+        ours.append({"seed": s, **brunel_stats(f_ours, args.t_burn)})
+        f_b2 = os.path.join(d, f"brunel_b2_{tag}_s{s}.npz")
+        if not os.path.exists(f_b2) and not args.no_brian2:
+            _brian2(args.brian2, "brunel", "--seed", str(s), "--t-end", str(args.t_end),
+                    "--t-burn", str(args.t_burn), "--g", str(args.g), "--eta", str(args.eta),
+                    "--spikes-out", f_b2)
+        if os.path.exists(f_b2):
+            theirs.append({"seed": s, **brunel_stats(f_b2, args.t_burn)})
+    fp = BrunelTheory(g=args.g, eta=args.eta).self_consistent()
+    th = {"rate_hz": float(fp.rates_hz[0]), "cv": float(fp.extra["cv"][0])}
+    keys = ("rate_E", "rate_I", "cv_E", "cv_I", "modulation_E", "peak_hz",
+            "peak_over_floor", "fano_E")
+    lines = [f"Brunel (2000) network, g = {args.g:g}, η = {args.eta:g}, N_E = 10⁴, N_I = 2500, "
+             f"C_E = 1000, D = 1.5 ms, dt = 0.1 ms, {args.t_end:g} ms, statistics over "
+             f"[{args.t_burn:g}, {args.t_end:g}] ms; {len(ours)} (ours) and {len(theirs)} "
+             f"(Brian2) connectivity seeds. Siegert theory: {th['rate_hz']:.2f} Hz, "
+             f"CV {th['cv']:.3f}.", ""]
+    out = {"ours": ours, "brian2": theirs, "theory": th}
+    if len(ours) > 1 and len(theirs) > 1:
+        out["z"], rows = _seed_table(ours, theirs, keys)
+        lines += rows
+    else:
+        lines += ["| seed | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+        lines += ["| " + " | ".join([str(r["seed"])] + [f"{r[k]:.3f}" for k in keys]) + " |"
+                  for r in ours + theirs]
     return out, "\n".join(lines)
 
 
@@ -275,7 +394,8 @@ def bench_hybrid(args):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["coba", "scaling", "crosscheck", "k1e4", "hybrid"])
+    ap.add_argument("what", choices=["coba", "scaling", "kscaling", "crosscheck", "k1e4",
+                                     "hybrid", "brunel"])
     ap.add_argument("--brian2", default=BRIAN2_DEFAULT, help="python of the Brian2 venv")
     ap.add_argument("--no-brian2", action="store_true")
     ap.add_argument("--t-end", type=float, default=None, help="ms")
@@ -291,13 +411,18 @@ def main(argv=None):
                     help="JSON lines of brian2_peer.py sanzeni runs (instead of running them)")
     ap.add_argument("--ours-results", default=None,
                     help="crosscheck: reuse our runs from a previous --json file")
+    ap.add_argument("--g", type=float, default=5.0, help="brunel")
+    ap.add_argument("--eta", type=float, default=2.0, help="brunel")
+    ap.add_argument("--spikes-dir", default="brunel_spikes", help="brunel: spike files")
     ap.add_argument("--json", default=None, help="write the results here")
     args = ap.parse_args(argv)
-    defaults = {"coba": 1000.0, "crosscheck": 3000.0, "k1e4": 100.0}
+    defaults = {"coba": 1000.0, "crosscheck": 3000.0, "k1e4": 100.0, "kscaling": 100.0,
+                "brunel": 1500.0}
     if args.t_end is None:
         args.t_end = defaults.get(args.what, 1000.0)
     fn = {"coba": bench_coba, "scaling": bench_scaling, "crosscheck": bench_crosscheck,
-          "k1e4": bench_k1e4, "hybrid": bench_hybrid}[args.what]
+          "k1e4": bench_k1e4, "hybrid": bench_hybrid, "kscaling": bench_kscaling,
+          "brunel": bench_brunel}[args.what]
     t0 = time.perf_counter()
     res, text = fn(args)
     print(text)

@@ -31,7 +31,8 @@ import numpy as np
 
 from .validation import ParameterError, check_number, check_positive_int
 
-__all__ = ["isi_cv", "rate_distribution", "spike_data", "summary_stats"]
+__all__ = ["isi_cv", "rate_distribution", "spike_data", "summary_stats",
+           "population_oscillation"]
 
 
 def spike_data(obj):
@@ -167,3 +168,62 @@ def summary_stats(obj, t_start=None, t_stop=None, min_spikes=3) -> dict:
             "n_cv": int(c.size),
         }
     return out
+
+
+def population_oscillation(obj, pop: str = "E", t_start: float | None = None,
+                           t_stop: float | None = None, bin_ms: float = 1.0,
+                           segment_ms: float = 256.0) -> dict:
+    """Synchrony of a population: modulation, spectral peak and Fano factor of its rate.
+
+    The spikes of population ``pop`` in [t_start, t_stop) are counted in bins of ``bin_ms``
+    (counts c_k), the rate is x_k = 1000 c_k/(N bin_ms) Hz per neuron. Returned:
+
+    - ``rel_modulation`` = std(x)/mean(x);
+    - ``poisson_modulation`` = 1/√(mean c), its value for N independent Poisson neurons
+      (shot noise only);
+    - ``fano`` = var(c)/mean(c) (1 for independent Poisson neurons);
+    - ``peak_hz``, ``peak_over_floor``: the frequency of the largest value of the Welch power
+      spectral density of x (segments of ``segment_ms``, Hann window, f > 0) and that value
+      divided by the shot-noise floor S₀ = 2ν/N of N independent Poisson neurons of rate ν
+      (one-sided density, Hz²/Hz).
+
+    Parameters
+    ----------
+    obj : Trajectory, PopulationActivity or (times, ids, sizes)
+    pop : str
+    t_start, t_stop : float, optional
+        Window in ms (defaults: the trajectory's t_burn and t_end).
+    bin_ms, segment_ms : float
+        Count bin and spectral segment, ms.
+
+    Returns
+    -------
+    dict
+    """
+    from scipy.signal import welch
+
+    ts, ids, sizes, t0, t1 = _window(obj, t_start, t_stop)
+    if pop not in sizes:
+        raise ParameterError(f"pop = {pop!r} is not one of the populations {list(sizes)}")
+    bin_ms = check_number("bin_ms", bin_ms, 0.0, (t1 - t0) / 8, lo_open=True, unit="ms")
+    segment_ms = check_number("segment_ms", segment_ms, 8 * bin_ms, None, unit="ms")
+    offs = np.concatenate([[0], np.cumsum(list(sizes.values()))])
+    k = list(sizes).index(pop)
+    n = int(sizes[pop])
+    sel = (ids >= offs[k]) & (ids < offs[k + 1])
+    nbin = int((t1 - t0) // bin_ms)
+    c = np.histogram(ts[sel], bins=t0 + bin_ms * np.arange(nbin + 1))[0].astype(float)
+    mean_c = c.mean()
+    if mean_c <= 0:
+        return {"rel_modulation": float("nan"), "poisson_modulation": float("nan"),
+                "fano": float("nan"), "peak_hz": float("nan"),
+                "peak_over_floor": float("nan"), "rate_hz": 0.0}
+    x = 1000.0 * c / (n * bin_ms)
+    nper = min(len(x), int(round(segment_ms / bin_ms)))
+    f, psd = welch(x, fs=1000.0 / bin_ms, window="hann", nperseg=nper, noverlap=nper // 2,
+                   detrend="constant", scaling="density")
+    j = 1 + int(np.argmax(psd[1:]))
+    nu = x.mean()
+    return {"rel_modulation": float(x.std() / nu), "poisson_modulation": float(1 / np.sqrt(mean_c)),
+            "fano": float(c.var() / mean_c), "peak_hz": float(f[j]),
+            "peak_over_floor": float(psd[j] / (2.0 * nu / n)), "rate_hz": float(nu)}
