@@ -11,6 +11,8 @@ from case_studies import framework as fw
 from case_studies import regimes as rg
 from simulate.activity import PopulationActivity
 
+from .test_strong_coupling import _serial_map
+
 # ----------------------------------------------------------------------------- geometry
 
 
@@ -78,16 +80,6 @@ def _fakes(depth, ma_error=0.0, stable=None):
                  fit_network_rates_hz=d["rates_hz"])
         return d
     return network, ma, fit
-
-
-def _serial_map(fn, tasks, on_result=None, **kw):
-    """simulate.executor.map_tasks in this process (the fakes are not picklable)."""
-    out = []
-    for j, t in enumerate(tasks):
-        out.append(fn(t))
-        if on_result is not None:
-            on_result(j, out[-1])
-    return out
 
 
 def _run(tmp_path, monkeypatch, depth, **kw):
