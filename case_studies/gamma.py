@@ -271,6 +271,7 @@ class GammaCase(CaseStudy):
                 "ssi_E": obs.spike_synchrony_index(act, "E", t_burn=t_burn),
                 "mfe_rate_hz": mf.rate_hz, "mfe_pattern": obs.mfe_pattern(mf),
                 "mfe_heights_mean": float(np.mean(mf.heights)) if mf.count else float("nan"),
+                "delta_m": np.asarray(obs.peak_height_differences(mf), float),
                 "gamma_peak_hz": g.frequency_hz, "gamma_band_power": g.band_power,
                 "spectrum": (sp.freqs_hz, sp.psd),
             }
@@ -388,6 +389,29 @@ class GammaCase(CaseStudy):
             ctx.table("special_points", {
                 "kind": [sp["kind"] for sp in br["special"]],
                 "p_ei": [sp["p_ei"] for sp in br["special"]]})
+        # 5. brute-force Δm diagram (successive MFE peak-height differences over p_ei) of
+        #    network and MA, the way the MA literature draws it
+        fig, ax = plt.subplots(figsize=(5, 3.5))
+        data = {}
+        for label, res, kw in (("network", an["network"], {"s": 2, "color": "0.4"}),
+                               ("MA", an["ma"], {"s": 4, "color": "C1"})):
+            xs, ys = [], []
+            for v in sorted(res):
+                dm = np.asarray(res[v].get("delta_m", ()), float)
+                xs += [v] * dm.size
+                ys += dm.tolist()
+            if xs:
+                ax.scatter(xs, ys, label=f"{label} (brute force)", **kw)
+            data[f"p_ei_{label}"], data[f"delta_m_{label}"] = xs, ys
+        cyc = ctx.result("cycles") if ctx.has("cycles") else None
+        if cyc is not None:
+            _plot_cycle_delta_m(ax, cyc, data)
+        ax.set_xlabel("p_ei")
+        ax.set_ylabel("Δm (spikes, successive MFE peak heights)")
+        ax.legend(fontsize=7)
+        ctx.figure("delta_m", fig, data)
+        made.append("delta_m")
+
         ctx.table("observables", _observable_table(an))
         ctx.summary["observables"] = {
             src: {f"{v:g}": {k: r[k] for k in ("rates_hz", "ssi_E", "mfe_rate_hz",
@@ -486,6 +510,30 @@ def _pvec(ode, params):
         if k in ode.param_index:
             p[ode.param_index[k]] = float(v)
     return p
+
+
+def _plot_cycle_delta_m(ax, cyc, data):
+    """Δm of the continued MA cycles: each orbit's successive peak-height differences.
+
+    ``cyc["p_ei"][i]`` and ``cyc["delta_m"][i]`` (the differences within one period, 0 for a
+    period-1 orbit) per branch point, ``cyc["stable"][i]``; stable orbits solid, unstable
+    dashed-grey, PD points marked.
+    """
+    xs, ys, st = [], [], []
+    for v, dm, stable in zip(cyc["p_ei"], cyc["delta_m"], cyc["stable"]):
+        dm = np.atleast_1d(np.asarray(dm, float))
+        if dm.size == 0:
+            dm = np.zeros(1)
+        xs += [float(v)] * dm.size
+        ys += dm.tolist()
+        st += [bool(stable)] * dm.size
+    xs, ys, st = np.asarray(xs), np.asarray(ys), np.asarray(st)
+    ax.plot(xs[st], ys[st], ".", ms=3, color="C0", label="MA cycles, stable (continuation)")
+    ax.plot(xs[~st], ys[~st], ".", ms=2, color="C0", alpha=0.35,
+            label="MA cycles, unstable (continuation)")
+    for v in cyc.get("pd_p_ei", ()):
+        ax.axvline(v, color="r", lw=0.6, ls=":")
+    data["p_ei_cycles"], data["delta_m_cycles"], data["stable_cycles"] = xs, ys, st.astype(int)
 
 
 def _observable_table(an):
