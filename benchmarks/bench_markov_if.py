@@ -4,7 +4,7 @@ Usage::
 
     NUMBA_CACHE_DIR=/tmp/numba_cache python benchmarks/bench_markov_if.py speed
     python benchmarks/bench_markov_if.py memory
-    python benchmarks/bench_markov_if.py convergence [--trials 24 --t-trial 3000]
+    python benchmarks/bench_markov_if.py convergence [--trials 32 --t-trial 3000]
     python benchmarks/bench_markov_if.py observables
     python benchmarks/bench_markov_if.py all          # everything, JSON to --json-out
 
@@ -13,8 +13,10 @@ the defaults, compile (or cache-load) time apart, for the three methods and for 
 straightforward numba loop of the same fixed-step scheme drawing with NumPy's random functions
 inside ``njit`` (``np.random.normal/poisson/binomial``), recording only spike counts.
 Memory: peak RSS of a child process streaming a run to disk, for two ``t_end`` values.
-Convergence: E and I rates of tau-leap at several Δt and of the event-driven method, mean over
-independent trials with 95 % t-intervals, a weighted linear fit rate(Δt) = a + bΔt.
+Convergence: E and I rates and voltage occupation of tau-leap and fixed-step at several Δt
+and of the event-driven method, means over independent trials with 95 % t-intervals,
+weighted polynomial fits of rate(Δt), bias-corrected histogram distances
+(:mod:`simulate.markov_if.convergence`).
 Observables: rates, spike synchrony index, gamma peak, MFE rate at the defaults.
 """
 
@@ -107,7 +109,7 @@ def run_peer(t_end, seed=0):
 
 
 # ----------------------------------------------------------------------------- speed
-def speed(t_end=5000.0, repeats=2):
+def speed(t_end=5000.0, repeats=3):
     out = {}
     for method in ("fixed-step", "tau-leap", "exact"):
         net = simulate.MarkovIFNetwork(method=method)
@@ -167,49 +169,58 @@ def memory(t_ends=(2000.0, 20000.0), method="fixed-step"):
 
 
 # ----------------------------------------------------------------------------- convergence
-def _trial_rates(method, dt, seed, t_trial, burn):
-    net = simulate.MarkovIFNetwork(method=method, dt=dt)
-    tr = net.run(t_end=t_trial, seed=seed, progress=False, spikes=False, record_dt=t_trial)
-    tr.t_burn = burn
-    r = tr.rates_hz
-    return r["E"], r["I"]
+def convergence(trials=32, t_trial=3000.0, burn=200.0, dts=(0.1, 0.05, 0.025, 0.0125),
+                fixed=True, workers=2, seed0=1000):
+    """The study of tests/simulate/test_markov_if_convergence.py, plus the fixed-step scheme
+    at the same steps (a finding: it does not converge to the jump process)."""
+    from simulate.markov_if.convergence import hist_distance, mean_ci, poly_fit, run_trials
 
-
-def convergence(trials=24, t_trial=3000.0, burn=200.0, dts=(0.1, 0.05, 0.025),
-                fixed=True):
-    from scipy import stats
-
+    seeds = [seed0 + k for k in range(trials)]
     configs = [("exact", 0.1)] + [("tau-leap", d) for d in dts]
     if fixed:
         configs += [("fixed-step", d) for d in dts]
-    table = {}
+    raw, table = {}, {}
     for method, dt in configs:
-        x = np.array([_trial_rates(method, dt, 1000 + k, t_trial, burn) for k in range(trials)])
-        mean = x.mean(0)
-        half = stats.t.ppf(0.975, trials - 1) * x.std(0, ddof=1) / np.sqrt(trials)
+        t0 = time.perf_counter()
+        rates, occ = run_trials(method, dt, seeds, t_trial, burn, workers=workers)
         key = method if method == "exact" else f"{method} dt={dt:g}"
+        raw[key] = (rates, occ)
+        mean, half = mean_ci(rates)
         table[key] = {"E": mean[0], "I": mean[1], "E_ci95": half[0], "I_ci95": half[1],
-                      "E_ci_rel": half[0] / mean[0], "I_ci_rel": half[1] / mean[1]}
-        print(key, json.dumps(table[key]), flush=True)
+                      "E_ci_rel": half[0] / mean[0], "I_ci_rel": half[1] / mean[1],
+                      "wall_s": time.perf_counter() - t0}
+        if method != "exact":
+            for j, pop in enumerate(("E", "I")):
+                D, se = hist_distance(occ[:, j], raw["exact"][1][:, j])
+                table[key][f"hist_D_{pop}"], table[key][f"hist_D_{pop}_se"] = D, se
+        print(key, json.dumps(table[key], default=float), flush=True)
     ex = table["exact"]
+    t975 = _t975(trials)
     fits = {}
     for method in ("tau-leap",) + (("fixed-step",) if fixed else ()):
         for pop in ("E", "I"):
             d = np.array(dts)
             y = np.array([table[f"{method} dt={v:g}"][pop] for v in dts])
-            se = np.array([table[f"{method} dt={v:g}"][f"{pop}_ci95"] for v in dts]) / 1.96
-            A = np.vstack([np.ones_like(d), d]).T / se[:, None]
-            coef, *_ = np.linalg.lstsq(A, y / se, rcond=None)
-            cov = np.linalg.inv(A.T @ A)
-            fits[f"{method} {pop}"] = {
-                "intercept": coef[0], "intercept_se": math.sqrt(cov[0, 0]),
-                "slope_per_ms": coef[1], "slope_se": math.sqrt(cov[1, 1]),
-                "exact": ex[pop], "exact_se": ex[f"{pop}_ci95"] / 1.96,
-                "rel_diff_at_smallest_dt": (y[-1] - ex[pop]) / ex[pop],
-                "rel_diff_at_0.1": (y[0] - ex[pop]) / ex[pop],
-            }
-            print(method, pop, json.dumps(fits[f"{method} {pop}"]), flush=True)
-    return {"table": table, "fits": fits, "trials": trials, "t_trial": t_trial, "burn": burn}
+            se = np.array([table[f"{method} dt={v:g}"][f"{pop}_ci95"] for v in dts]) / t975
+            for deg, sel in ((1, slice(0, 3)), (1, slice(1, None)), (2, slice(None))):
+                coef, cov, chi2, dof = poly_fit(d[sel], y[sel], se[sel], degree=deg)
+                fits[f"{method} {pop} deg{deg} dt{d[sel].max():g}-{d[sel].min():g}"] = {
+                    "coef": coef.tolist(), "se": np.sqrt(np.diag(cov)).tolist(),
+                    "chi2": chi2, "dof": dof, "exact": ex[pop], "exact_se": ex[f"{pop}_ci95"]
+                    / t975, "z_intercept": (coef[0] - ex[pop]) / math.hypot(
+                        math.sqrt(cov[0, 0]), ex[f"{pop}_ci95"] / t975)}
+            fits[f"{method} {pop} rel_diff"] = {f"{v:g}": (y[k] - ex[pop]) / ex[pop]
+                                                for k, v in enumerate(dts)}
+    for k, v in fits.items():
+        print(k, json.dumps(v, default=float), flush=True)
+    return {"table": table, "fits": fits, "trials": trials, "t_trial": t_trial, "burn": burn,
+            "seeds": [seeds[0], seeds[-1]]}
+
+
+def _t975(n):
+    from scipy import stats
+
+    return float(stats.t.ppf(0.975, n - 1))
 
 
 # ----------------------------------------------------------------------------- observables
@@ -287,7 +298,7 @@ def main(argv=None):
     ap.add_argument("what", choices=["speed", "memory", "convergence", "observables", "checks",
                                      "all", "_memchild"])
     ap.add_argument("args", nargs="*")
-    ap.add_argument("--trials", type=int, default=24)
+    ap.add_argument("--trials", type=int, default=32)
     ap.add_argument("--t-trial", type=float, default=3000.0)
     ap.add_argument("--json-out", default=None)
     a = ap.parse_args(argv)

@@ -7,15 +7,16 @@ The process is simulated with the Gillespie direct method on grouped channels. W
 size of population q, R_q the number of its refractory neurons and K_qr the total number of
 pending kicks from population r held by neurons of q, the channels and their total rates are
 
-- external kick onto population q: rate λ_q·N_q; the target is uniform over the N_q neurons,
-  and the kick is lost if that neuron is refractory (thinning: a non-refractory neuron gets
-  kicks at exactly rate λ_q);
+- external kick onto population q: rate λ_q·(N_q − R_q), the target uniform among the
+  non-refractory neurons of q (kicks on refractory neurons are lost, so they need no events);
 - refractory exit in q: rate R_q/τ_R, the neuron uniform among the refractory ones; it
   re-enters at V = 0;
 - release of a pending kick of pathway (q, r): rate K_qr/τ_qr, the kick uniform among the
   K_qr pending ones (every pending kick has its own exponential delay of mean τ_qr, so the
   next one to end is uniform among them). Pending kicks are kept as a list of target ids per
-  pathway, so picking and removing one costs O(1).
+  pathway, so picking and removing one costs O(1). The neurons of each population are kept
+  in one permutation, non-refractory first (with each neuron's position), so picking a
+  non-refractory or a refractory neuron and moving it across costs O(1) too.
 
 Effects: an external kick does V ← V + 1, an E release V ← V + S_qr, an I release
 V ← V − S_qr·(V + M_r)/(M + M_r); on a refractory neuron a released kick is lost. When V ≥ M
@@ -182,7 +183,7 @@ def _take_sample(ts, V, tl, ref, H, pop, sizes, P, tau_m, edges, hist_row, refc_
 
 
 @njit(cache=True)
-def _advance(tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, pop, offsets, sizes, exc,
+def _advance(tcur, t1, V, tl, ref, H, tok, ntok, perm, pos, nact, pop, offsets, sizes, exc,
              lam, p, S, tau, M, M_r, tau_r, tau_m, integer, use_conn, conn, st,
              b0, rate_dt, counts, next_sample, smp_done, n_smp, record_dt, edges, hist, refc,
              kmean, kvar, do_coarse, cedges, coarse, spk_t, spk_i, do_events, ev_t, ev_i,
@@ -203,6 +204,12 @@ def _advance(tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, pop, offsets, si
     span = M + M_r
     inv_taur = 1.0 / tau_r
     crate = np.empty(2 * P + NP)
+    # channel rate per item (neuron, refractory neuron, pending kick): the offset of x inside
+    # channel ch times 1/rate_per_item[ch] is uniform on [0, n_items)
+    inv_item = np.empty(2 * P + NP)
+    for q in range(P):
+        inv_item[q] = 1.0 / lam[q] if lam[q] > 0.0 else 0.0
+        inv_item[P + q] = tau_r
     ke = _KE
     we = _WE
     fe = _FE
@@ -210,34 +217,39 @@ def _advance(tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, pop, offsets, si
     pw_q = np.empty(NP, np.int64)      # target population of pathway pw (no integer
     pw_r = np.empty(NP, np.int64)      # division in the event loop)
     headroom = np.empty(NP, np.int64)  # list capacity minus the largest possible fan-out
+    # target draw U < p as an integer test on the 53 bits of U: (z >> 11) < ceil(p·2^53)
+    thr = np.empty((P, P), np.uint64)
     for q in range(P):
         for r in range(P):
             pw = q * P + r
             inv_tau[pw] = 1.0 / tau[q, r]
             pw_q[pw] = q
             pw_r[pw] = r
-            headroom[pw] = cap_tok - sizes[q]
-    ext_total = 0.0
-    for q in range(P):
-        crate[q] = lam[q] * sizes[q]
-        ext_total += crate[q]
+            inv_item[2 * P + pw] = tau[q, r]
+            headroom[pw] = cap_tok - sizes[q] - 1   # the branch-free fan-out writes one more
+            thr[q, r] = np.uint64(math.ceil(min(max(p[q, r], 0.0), 1.0) * 9007199254740992.0))
     t = tcur[0]
     n_spk = 0
     n_ev = 0
     n_done = 0
     nrow = counts.shape[0]
+    check = True      # buffers and pending-kick lists grow only at spikes
+    ts_next = (next_sample + smp_done) * record_dt if smp_done < n_smp else math.inf
     while True:
-        if n_spk >= cap_spk or (do_events and n_ev + 2 > cap_ev):
-            tcur[0] = t
-            return 1, n_spk, n_ev, smp_done, n_done
-        for pw in range(NP):
-            if ntok[pw] > headroom[pw]:
+        if check or (do_events and n_ev + 2 > cap_ev):
+            check = False
+            if n_spk >= cap_spk or (do_events and n_ev + 2 > cap_ev):
                 tcur[0] = t
-                return 2, n_spk, n_ev, smp_done, n_done
-        total = ext_total
+                return 1, n_spk, n_ev, smp_done, n_done
+            for pw in range(NP):
+                if ntok[pw] > headroom[pw]:
+                    tcur[0] = t
+                    return 2, n_spk, n_ev, smp_done, n_done
+        total = 0.0
         for q in range(P):
-            crate[P + q] = nref[q] * inv_taur
-            total += crate[P + q]
+            crate[q] = lam[q] * nact[q]
+            crate[P + q] = (sizes[q] - nact[q]) * inv_taur
+            total += crate[q] + crate[P + q]
         for pw in range(NP):
             crate[2 * P + pw] = ntok[pw] * inv_tau[pw]
             total += crate[2 * P + pw]
@@ -245,26 +257,23 @@ def _advance(tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, pop, offsets, si
             tn = tcur[1]            # event drawn in the previous call, beyond its end
             tcur[1] = -1.0
         elif total > 0.0:
-            tn = t + _exp1(st, ke, we, fe) / total
+            tn = t + _exp1(st, ke, we, fe) * (1.0 / total)
         else:
             tn = math.inf
         # samples that fall before the next event (state constant until then)
-        while smp_done < n_smp:
-            ts = (next_sample + smp_done) * record_dt
-            if ts > tn or ts > t1:
-                break
-            _take_sample(ts, V, tl, ref, H, pop, sizes, P, tau_m, edges, hist[smp_done],
-                         refc[smp_done], kmean[smp_done], kvar[smp_done], do_coarse, cedges,
-                         coarse[smp_done])
-            smp_done += 1
-        if tn >= t1:
-            # samples the engine assigned to this call whose time rounds to t1
+        if ts_next <= tn or tn >= t1:
             while smp_done < n_smp:
                 ts = (next_sample + smp_done) * record_dt
+                if (ts > tn or ts > t1) and tn < t1:
+                    break
+                # (when tn >= t1 every remaining sample of this call is taken: the engine
+                # assigns a call only samples whose time rounds to at most t1)
                 _take_sample(ts, V, tl, ref, H, pop, sizes, P, tau_m, edges, hist[smp_done],
                              refc[smp_done], kmean[smp_done], kvar[smp_done], do_coarse,
                              cedges, coarse[smp_done])
                 smp_done += 1
+            ts_next = (next_sample + smp_done) * record_dt if smp_done < n_smp else math.inf
+        if tn >= t1:
             # keep the drawn event for the next call (results do not depend on chunking)
             tcur[1] = tn
             tcur[0] = t1
@@ -277,28 +286,29 @@ def _advance(tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, pop, offsets, si
         while acc <= x and ch < 2 * P + NP - 1:
             ch += 1
             acc += crate[ch]
-        # the position of x inside the chosen channel is uniform on [0, 1): it picks the
-        # neuron / refractory neuron / pending kick of that channel
-        w = (x - (acc - crate[ch])) / crate[ch]
-        if w >= 1.0:
-            w = 0.9999999999999999
-        elif w < 0.0:
+        # the position of x inside the chosen channel, in units of one item's rate, is
+        # uniform on [0, n_items): it picks the neuron / refractory neuron / pending kick
+        w = (x - (acc - crate[ch])) * inv_item[ch]
+        if w < 0.0:
             w = 0.0
         i = -1
         jump_e = 0.0       # excitatory jump size
         jump_i = 0.0       # inhibitory kick size S (applied as S*g(V))
         if ch < P:
             q = ch
-            i = offsets[q] + min(int(w * sizes[q]), sizes[q] - 1)
-            if ref[i] != 0:
-                continue
+            i = perm[q, min(int(w), nact[q] - 1)]
             jump_e = 1.0
         elif ch < 2 * P:
             q = ch - P
-            j = min(int(w * nref[q]), nref[q] - 1)
-            i = reflist[q, j]
-            nref[q] -= 1
-            reflist[q, j] = reflist[q, nref[q]]
+            nr = sizes[q] - nact[q]
+            j = nact[q] + min(int(w), nr - 1)
+            i = perm[q, j]
+            i2 = perm[q, nact[q]]            # first refractory: swap into place nact[q]
+            perm[q, j] = i2
+            pos[i2] = j
+            perm[q, nact[q]] = i
+            pos[i] = nact[q]
+            nact[q] += 1
             ref[i] = 0
             V[i] = 0.0
             tl[i] = t
@@ -313,7 +323,7 @@ def _advance(tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, pop, offsets, si
             pw = ch - 2 * P
             q = pw_q[pw]
             r = pw_r[pw]
-            j = min(int(w * ntok[pw]), ntok[pw] - 1)
+            j = min(int(w), ntok[pw] - 1)
             i = tok[pw, j]
             ntok[pw] -= 1
             tok[pw, j] = tok[pw, ntok[pw]]
@@ -346,14 +356,21 @@ def _advance(tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, pop, offsets, si
             if v < -M_r:
                 v = -M_r
         if v >= M:
-            # spike
+            # spike: i leaves the non-refractory part of the permutation
             ref[i] = 1
             V[i] = 0.0
-            reflist[q, nref[q]] = i
-            nref[q] += 1
+            last = nact[q] - 1
+            j = pos[i]
+            i2 = perm[q, last]
+            perm[q, j] = i2
+            pos[i2] = j
+            perm[q, last] = i
+            pos[i] = last
+            nact[q] = last
             spk_t[n_spk] = t
             spk_i[n_spk] = i
             n_spk += 1
+            check = True
             row = int(math.floor(t / rate_dt)) - b0
             if row >= nrow:
                 row = nrow - 1
@@ -365,20 +382,21 @@ def _advance(tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, pop, offsets, si
                 ev_to[n_ev] = ncb
                 n_ev += 1
             for q2 in range(P):
-                pr = p[q2, q]
-                if pr <= 0.0:
+                if p[q2, q] <= 0.0:
                     continue
+                th = thr[q2, q]
                 pw2 = q2 * P + q
                 o2 = offsets[q2]
+                nt = ntok[pw2]
                 for jj in range(o2, o2 + sizes[q2]):
                     if use_conn:
-                        hit = conn[jj, i] != 0
+                        hit = 1 if conn[jj, i] != 0 else 0
                     else:
-                        hit = _u01(st) < pr
-                    if hit:
-                        H[q, jj] += 1
-                        tok[pw2, ntok[pw2]] = jj
-                        ntok[pw2] += 1
+                        hit = 1 if (_u64(st) >> np.uint64(11)) < th else 0
+                    H[q, jj] += hit             # branch-free: write always, advance on a hit
+                    tok[pw2, nt] = jj
+                    nt += hit
+                ntok[pw2] = nt
         else:
             V[i] = v
             if do_events:
@@ -412,8 +430,14 @@ class ExactState:
         cap = int(max(64, 8 * spec.sizes.max()))
         self.tok = np.zeros((P * P, cap), np.int64)
         self.ntok = np.zeros(P * P, np.int64)
-        self.reflist = np.zeros((P, int(spec.sizes.max())), np.int64)
-        self.nref = np.zeros(P, np.int64)
+        # neurons of each population, non-refractory first (nobody is refractory at start)
+        self.perm = np.zeros((P, int(spec.sizes.max())), np.int64)
+        self.pos = np.zeros(N, np.int64)
+        for q in range(P):
+            o, n = int(spec.offsets[q]), int(spec.sizes[q])
+            self.perm[q, :n] = np.arange(o, o + n)
+            self.pos[o:o + n] = np.arange(n)
+        self.nact = spec.sizes.astype(np.int64).copy()
         self.pop = pop
         self.offsets = spec.offsets.astype(np.int64)
         self.sizes = spec.sizes.astype(np.int64)
@@ -431,8 +455,8 @@ class ExactState:
         new[:, : self.tok.shape[1]] = self.tok
         self.tok = new
 
-    def _call(self, tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, st, *rec):
-        return _advance(tcur, t1, V, tl, ref, H, tok, ntok, reflist, nref, self.pop,
+    def _call(self, tcur, t1, V, tl, ref, H, tok, ntok, perm, pos, nact, st, *rec):
+        return _advance(tcur, t1, V, tl, ref, H, tok, ntok, perm, pos, nact, self.pop,
                         self.offsets, self.sizes, *self.net, st, *rec)
 
     def warmup(self, edges, cedges, do_coarse):
@@ -440,9 +464,10 @@ class ExactState:
         P, N = self.spec.n_pop, self.spec.n_neurons
         nb = len(edges) - 1
         self._call(np.array([0.0, -1.0]), 0.0, self.V.copy(), self.tl.copy(), self.ref.copy(),
-                   self.H.copy(), self.tok.copy(), self.ntok.copy(), self.reflist.copy(),
-                   self.nref.copy(), self.st.copy(), 0, 0.1, np.zeros((1, P), np.int64), 1,
-                   0, 0, 1.0, edges, np.zeros((1, P, nb), np.int32), np.zeros((1, P), np.int32),
+                   self.H.copy(), self.tok.copy(), self.ntok.copy(), self.perm.copy(),
+                   self.pos.copy(), self.nact.copy(), self.st.copy(), 0, 0.1,
+                   np.zeros((1, P), np.int64), 1, 0, 0, 1.0, edges,
+                   np.zeros((1, P, nb), np.int32), np.zeros((1, P), np.int32),
                    np.zeros((1, P * P)), np.zeros((1, P * P)), do_coarse, cedges,
                    np.zeros((1, N if do_coarse else 1), np.int16), np.zeros(1),
                    np.zeros(1, np.int64), False, np.zeros(1), np.zeros(1, np.int64),
@@ -458,8 +483,8 @@ class ExactState:
                 hist, refc, kmean, kvar, do_coarse, cedges, coarse, spk_t, spk_i, do_events,
                 ev_t, ev_i, ev_from, ev_to):
         return self._call(self.tcur, float(t1), self.V, self.tl, self.ref, self.H, self.tok,
-                          self.ntok, self.reflist, self.nref, self.st, int(b0), float(rate_dt),
-                          counts, int(next_sample), int(smp_done), int(n_smp),
+                          self.ntok, self.perm, self.pos, self.nact, self.st, int(b0),
+                          float(rate_dt), counts, int(next_sample), int(smp_done), int(n_smp),
                           float(record_dt), edges, hist, refc, kmean, kvar, bool(do_coarse),
                           cedges, coarse, spk_t, spk_i, bool(do_events), ev_t, ev_i, ev_from,
                           ev_to)

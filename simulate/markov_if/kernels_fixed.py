@@ -36,12 +36,12 @@ from numba import njit
 
 from .rng import (
     alias_build,
-    alias_draw,
+    alias_draw_at,
     binom_pmf,
     next_u64,
     poisson,
-    poisson_alias_draw,
     poisson_alias_rows,
+    poisson_tail,
     uniform,
     zig_slow,
     zig_tables,
@@ -52,7 +52,8 @@ _ZKN, _ZWN, _ZFN = zig_tables()
 _HT = 256  # pending-kick counts below this draw releases from per-count alias rows
 _KP = 24   # Poisson alias rows: outcomes 0..23 and a tail outcome
 
-__all__ = ["run_fixed", "sample_state", "bin_index"]
+__all__ = ["run_fixed", "sample_state", "bin_index", "fanout_setup", "fanout_tables",
+           "apply_kicks", "end_of_step"]
 
 
 @njit(cache=True, inline="always")
@@ -112,6 +113,85 @@ def sample_state(V, ref, H, pop, P, edges, hist_row, refc_row, kmean_row, kvar_r
             kvar_row[q * P + r] = max(s2[q * P + r] / n - m * m, 0.0)
 
 
+# ----------------------------------------------------------------------------- bookkeeping
+# shared by the fixed-step and the tau-leap kernel: per-step spike fan-out (new pending
+# kicks), spike/rate recording and state samples
+
+
+@njit(cache=True)
+def fanout_setup(sizes):
+    """Work arrays of the per-step bookkeeping: flat alias tables of width
+    ``w = max(sizes) + 1`` per pathway (:func:`fanout_tables`), pmf and the two alias work
+    lists, ``w``, the list of the step's spikers, spike counts per population and a (P, N)
+    int64 array (release counts of the fixed-step scheme; zeros for tau-leap)."""
+    P = sizes.shape[0]
+    nmax = 0
+    for r in range(P):
+        nmax = max(nmax, sizes[r])
+    w = nmax + 1
+    N = 0
+    for r in range(P):
+        N += sizes[r]
+    return (np.empty(P * P * w), np.empty(P * P * w, np.int64), np.empty(w),
+            np.empty(w, np.int64), np.empty(w, np.int64), w, np.empty(N, np.int64),
+            np.zeros(P, np.int64), np.zeros((P, N), np.int64))
+
+
+@njit(cache=True)
+def fanout_tables(nsp, p, use_conn, fo_prob, fo_alias, w, pmf, w_small, w_large):
+    """Alias tables of Binomial(nsp[r], p[q, r]) at ``(q*P + r)*w`` for every pathway with
+    spikes this step ("redraw" connectivity; nothing to build for "fixed")."""
+    if use_conn:
+        return
+    P = nsp.shape[0]
+    for q in range(P):
+        for r in range(P):
+            if nsp[r] > 0 and p[q, r] > 0.0:
+                b = (q * P + r) * w
+                binom_pmf(nsp[r], p[q, r], pmf)
+                alias_build(pmf, nsp[r], fo_prob[b:b + w], fo_alias[b:b + w], w_small,
+                            w_large)
+
+
+@njit(cache=True)
+def apply_kicks(s, H, rel, pop, nsp, n_now, spikers, p, use_conn, conn, fo_prob, fo_alias, w):
+    """H_ri ← max(0, H_ri + B_ri − rel_ri) for every neuron i and source r, with
+    B_ri ~ Binomial(nsp[r], p[q, r]) drawn from the step's alias tables ("redraw"), or the
+    number of the step's r-spikers j with ``conn[i, j]`` ("fixed")."""
+    P = H.shape[0]
+    N = H.shape[1]
+    for i in range(N):
+        q = pop[i]
+        for r in range(P):
+            add = 0
+            if nsp[r] > 0 and p[q, r] > 0.0:
+                if use_conn:
+                    for j in range(n_now):
+                        jj = spikers[j]
+                        if pop[jj] == r and conn[i, jj]:
+                            add += 1
+                else:
+                    add = alias_draw_at(s, fo_prob, fo_alias, (q * P + r) * w, nsp[r])
+            h = H[r, i] + add - rel[r, i]
+            H[r, i] = h if h > 0 else 0
+
+
+@njit(cache=True)
+def end_of_step(step, bin0, rate_steps, rate_counts, nsp, n_smp, rec_steps, V, ref, H, pop,
+                edges, hist, refc, kmean, kvar, do_coarse, cedges, coarse, sizes):
+    """Add the step's spike counts to its rate bin and take a sample when one is due after
+    this step. Returns the new number of samples written."""
+    P = sizes.shape[0]
+    row = step // rate_steps - bin0
+    for q in range(P):
+        rate_counts[row, q] += nsp[q]
+    if (step + 1) % rec_steps == 0:
+        sample_state(V, ref, H, pop, P, edges, hist[n_smp], refc[n_smp], kmean[n_smp],
+                     kvar[n_smp], do_coarse, cedges, coarse[n_smp], sizes)
+        return n_smp + 1
+    return n_smp
+
+
 @njit(cache=True)
 def run_fixed(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m, dt,
               use_conn, conn, step0, n_steps, rate_steps, rate_counts, rec_steps, edges,
@@ -122,44 +202,47 @@ def run_fixed(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m, 
     ``rate_counts``); a sample is taken after global step k when ``(k + 1) % rec_steps == 0``,
     into row ``(k + 1) // rec_steps - first`` with ``first = ceil((step0 + 1) / rec_steps)``.
     Returns ``(n_spikes, n_samples)`` written in this call.
+
+    The release counts R_ri of step 3 are drawn in the pass of steps 1–2 (they depend only on
+    the H of the start of the step); :func:`apply_kicks` then adds the new kicks and subtracts
+    them.
     """
     N = V.shape[0]
     P = sizes.shape[0]
     p_exit = 1.0 - math.exp(-dt / tau_r)
     mean_ext = lam * dt
     sd_ext = np.sqrt(lam * dt)
-    qrel = np.empty((P, P))
-    drift = np.empty((P, P))
+    qrel = np.empty(P * P)
+    drift_e = np.zeros(P * P)     # S·Δt/τ for excitatory sources, 0 otherwise
+    drift_i = np.zeros(P * P)     # S·Δt/τ for inhibitory sources, 0 otherwise
     for q in range(P):
         for r in range(P):
-            qrel[q, r] = dt / tau[q, r]
-            drift[q, r] = S[q, r] * dt / tau[q, r]
+            qrel[q * P + r] = dt / tau[q, r]
+            if exc[r]:
+                drift_e[q * P + r] = S[q, r] * dt / tau[q, r]
+            else:
+                drift_i[q * P + r] = S[q, r] * dt / tau[q, r]
     inv_span = 1.0 / (M + M_r)
     leak = dt / tau_m if tau_m > 0.0 else 0.0
-    nmax = 0
-    for r in range(P):
-        nmax = max(nmax, sizes[r])
-    pmf = np.empty(nmax + 1)
-    a_prob = np.empty((P, P, nmax + 1))
-    a_alias = np.empty((P, P, nmax + 1), np.int64)
-    w_small = np.empty(nmax + 1, np.int64)
-    w_large = np.empty(nmax + 1, np.int64)
-    pa_prob = np.empty((P, P, _HT, _KP + 1))
-    pa_alias = np.empty((P, P, _HT, _KP + 1), np.int64)
-    pa_c = np.empty((P, P, _HT))
-    pa_p = np.empty((P, P, _HT))
-    w_pmf = np.empty(_KP + 1)
-    w_s = np.empty(_KP + 1, np.int64)
-    w_l = np.empty(_KP + 1, np.int64)
-    for q in range(P):
-        for r in range(P):
-            poisson_alias_rows(qrel[q, r], _HT, _KP, pa_prob[q, r], pa_alias[q, r], pa_c[q, r],
-                               pa_p[q, r], w_pmf, w_s, w_l)
+    W = _KP + 1
+    pa_prob = np.empty((P * P, _HT, W))
+    pa_alias = np.empty((P * P, _HT, W), np.int64)
+    pa_c = np.empty((P * P, _HT))
+    pa_p = np.empty((P * P, _HT))
+    w_pmf = np.empty(W)
+    w_s = np.empty(W, np.int64)
+    w_l = np.empty(W, np.int64)
+    for pw in range(P * P):
+        poisson_alias_rows(qrel[pw], _HT, _KP, pa_prob[pw], pa_alias[pw], pa_c[pw], pa_p[pw],
+                           w_pmf, w_s, w_l)
+    pa_prob = pa_prob.reshape(-1)
+    pa_alias = pa_alias.reshape(-1)
+    pa_c = pa_c.reshape(-1)
+    pa_p = pa_p.reshape(-1)
+    fo_prob, fo_alias, pmf, w_small, w_large, w, spikers, nsp, rel = fanout_setup(sizes)
     zkn = _ZKN
     zwn = _ZWN
     zfn = _ZFN
-    nsp = np.zeros(P, np.int64)
-    spikers = np.empty(N, np.int64)
     n_spk = 0
     n_smp = 0
     bin0 = step0 // rate_steps
@@ -168,17 +251,31 @@ def run_fixed(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m, 
         t_end_step = (step + 1) * dt
         nsp[:] = 0
         n_now = 0
-        # 1.-2. refractory exits and integration
         for i in range(N):
+            q = pop[i]
+            # release counts of step 3 (from the H of the start of the step)
+            for r in range(P):
+                h = H[r, i]
+                rr = 0
+                if h > 0:
+                    pw = q * P + r
+                    if h < _HT:
+                        rr = alias_draw_at(s, pa_prob, pa_alias, (pw * _HT + h) * W, _KP)
+                        if rr == _KP:
+                            rr = poisson_tail(s, _KP, h * qrel[pw], pa_c[pw * _HT + h],
+                                              pa_p[pw * _HT + h])
+                    else:
+                        rr = poisson(s, h * qrel[pw])
+                rel[r, i] = rr
+            # 1. refractory exit
             if ref[i]:
                 if uniform(s) < p_exit:
                     ref[i] = 0
                     V[i] = 0.0
                 continue
-            q = pop[i]
+            # 2. integration; standard normal by the ziggurat: layer from the low 7 bits,
+            # signed abscissa from the high 32 bits of one xoshiro output
             v = V[i]
-            # standard normal, ziggurat: layer from the low 7 bits, signed abscissa from
-            # the high 32 bits of one xoshiro output; rare cases in zig_slow
             u64 = next_u64(s)
             iz = int(u64 & np.uint64(127))
             hz = np.int64(np.int32(np.uint32(u64 >> np.uint64(32))))
@@ -186,18 +283,14 @@ def run_fixed(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m, 
                 z = hz * zwn[iz]
             else:
                 z = zig_slow(s, hz, iz, zkn, zwn, zfn)
-            dv = mean_ext[q] + sd_ext[q] * z
             g = (v + M_r) * inv_span
+            de = 0.0
+            di = 0.0
             for r in range(P):
                 h = H[r, i]
-                if h != 0:
-                    if exc[r]:
-                        dv += drift[q, r] * h
-                    else:
-                        dv -= drift[q, r] * g * h
-            if leak != 0.0:
-                dv -= v * leak
-            v += dv
+                de += drift_e[q * P + r] * h
+                di += drift_i[q * P + r] * h
+            v += mean_ext[q] + sd_ext[q] * z + de - g * di - v * leak
             if v < -M_r:
                 v = -M_r
             if v > M:
@@ -212,41 +305,11 @@ def run_fixed(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m, 
             else:
                 V[i] = v
         # 3. pending kicks
-        any_spike = n_now > 0
-        if any_spike and not use_conn:
-            for q in range(P):
-                for r in range(P):
-                    if nsp[r] > 0:
-                        binom_pmf(nsp[r], p[q, r], pmf)
-                        alias_build(pmf, nsp[r], a_prob[q, r], a_alias[q, r], w_small,
-                                    w_large)
-        for i in range(N):
-            q = pop[i]
-            for r in range(P):
-                h = H[r, i]
-                rel = 0
-                if h > 0:
-                    if h < _HT:
-                        rel = poisson_alias_draw(s, pa_prob[q, r, h], pa_alias[q, r, h], _KP,
-                                                 h * qrel[q, r], pa_c[q, r, h], pa_p[q, r, h])
-                    else:
-                        rel = poisson(s, h * qrel[q, r])
-                add = 0
-                if any_spike and nsp[r] > 0 and p[q, r] > 0.0:
-                    if use_conn:
-                        for j in range(n_now):
-                            jj = spikers[j]
-                            if pop[jj] == r and conn[i, jj]:
-                                add += 1
-                    else:
-                        add = alias_draw(s, a_prob[q, r], a_alias[q, r], nsp[r])
-                h = h + add - rel
-                H[r, i] = h if h > 0 else 0
-        row = step // rate_steps - bin0
-        for q in range(P):
-            rate_counts[row, q] += nsp[q]
-        if (step + 1) % rec_steps == 0:
-            sample_state(V, ref, H, pop, P, edges, hist[n_smp], refc[n_smp], kmean[n_smp],
-                         kvar[n_smp], do_coarse, cedges, coarse[n_smp], sizes)
-            n_smp += 1
+        if n_now > 0:
+            fanout_tables(nsp, p, use_conn, fo_prob, fo_alias, w, pmf, w_small, w_large)
+        apply_kicks(s, H, rel, pop, nsp, n_now, spikers, p, use_conn, conn, fo_prob, fo_alias,
+                    w)
+        n_smp = end_of_step(step, bin0, rate_steps, rate_counts, nsp, n_smp, rec_steps, V,
+                            ref, H, pop, edges, hist, refc, kmean, kvar, do_coarse, cedges,
+                            coarse, sizes)
     return n_spk, n_smp

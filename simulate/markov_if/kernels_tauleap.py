@@ -1,7 +1,8 @@
 """Tau-leap kernel of the Markov IF network: a convergent discretisation of the jump process.
 
-Same state layout and recording as :mod:`kernels_fixed` (whose :func:`sample_state` it
-uses). One step of length Δt, in this order (q = pop[i]):
+Same state layout and recording as :mod:`kernels_fixed` (whose bookkeeping helpers — spike
+fan-out tables and counts, rate bins, samples — it uses). One step of length Δt, in this
+order (q = pop[i]):
 
 1. every neuron refractory at the start of the step leaves with probability
    1 − exp(−Δt/τ_R) and re-enters at V = 0 (it receives nothing during this step);
@@ -30,16 +31,14 @@ import math
 import numpy as np
 from numba import njit
 
-from .kernels_fixed import sample_state
+from .kernels_fixed import apply_kicks, end_of_step, fanout_setup, fanout_tables
 from .rng import (
-    alias_build,
-    alias_draw,
-    binom_alias_draw,
+    alias_draw_at,
     binom_alias_rows,
-    binom_pmf,
+    binom_tail,
     binomial,
-    poisson_alias_draw,
     poisson_alias_rows,
+    poisson_tail,
     uniform,
 )
 
@@ -54,48 +53,52 @@ def run_tauleap(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m
                 use_conn, conn, step0, n_steps, rate_steps, rate_counts, rec_steps, edges,
                 hist, refc, kmean, kvar, do_coarse, cedges, coarse, spk_t, spk_i, s, spare):
     """Advance the tau-leap scheme by ``n_steps`` steps (arguments as
-    :func:`kernels_fixed.run_fixed`). Returns ``(n_spikes, n_samples)``."""
+    :func:`kernels_fixed.run_fixed`). Returns ``(n_spikes, n_samples)``.
+    """
     N = V.shape[0]
     P = sizes.shape[0]
     p_exit = 1.0 - math.exp(-dt / tau_r)
-    mu_ext = lam * dt
-    rrel = np.empty((P, P))
-    ifac = np.empty((P, P))
+    W = _KB + 1
+    rrel = np.empty(P * P)
+    ipow = np.ones((P * P, W))     # (1 − S/(M + M_r))^k, k < W, for inhibitory sources
+    se = np.zeros(P * P)           # S for excitatory sources, 0 otherwise
     for q in range(P):
         for r in range(P):
-            rrel[q, r] = 1.0 - math.exp(-dt / tau[q, r])
-            ifac[q, r] = 1.0 - S[q, r] / (M + M_r)
+            pw = q * P + r
+            rrel[pw] = 1.0 - math.exp(-dt / tau[q, r])
+            if exc[r]:
+                se[pw] = S[q, r]
+            else:
+                for k in range(1, W):
+                    ipow[pw, k] = ipow[pw, k - 1] * (1.0 - S[q, r] / (M + M_r))
     decay = math.exp(-dt / tau_m) if tau_m > 0.0 else 1.0
-    ba_prob = np.empty((P, P, _HT, _KB + 1))
-    ba_alias = np.empty((P, P, _HT, _KB + 1), np.int64)
-    ba_c = np.empty((P, P, _HT))
-    ba_p = np.empty((P, P, _HT))
-    w_pmf = np.empty(_KB + 1)
-    w_s = np.empty(_KB + 1, np.int64)
-    w_l = np.empty(_KB + 1, np.int64)
-    for q in range(P):
-        for r in range(P):
-            binom_alias_rows(rrel[q, r], _HT, _KB, ba_prob[q, r], ba_alias[q, r], ba_c[q, r],
-                             ba_p[q, r], w_pmf, w_s, w_l)
+    ba_prob = np.empty((P * P, _HT, W))
+    ba_alias = np.empty((P * P, _HT, W), np.int64)
+    ba_c = np.empty((P * P, _HT))
+    ba_p = np.empty((P * P, _HT))
+    w_pmf = np.empty(W)
+    w_s = np.empty(W, np.int64)
+    w_l = np.empty(W, np.int64)
+    for pw in range(P * P):
+        binom_alias_rows(rrel[pw], _HT, _KB, ba_prob[pw], ba_alias[pw], ba_c[pw], ba_p[pw],
+                         w_pmf, w_s, w_l)
+    ba_prob = ba_prob.reshape(-1)
+    ba_alias = ba_alias.reshape(-1)
+    ba_c = ba_c.reshape(-1)
+    ba_p = ba_p.reshape(-1)
     # external kicks: row 1 of Poisson alias rows with unit mean lam*dt
-    ea_prob = np.empty((P, 2, _KB + 1))
-    ea_alias = np.empty((P, 2, _KB + 1), np.int64)
+    mu_ext = lam * dt
+    ea_prob = np.empty((P, 2, W))
+    ea_alias = np.empty((P, 2, W), np.int64)
     ea_c = np.empty((P, 2))
     ea_p = np.empty((P, 2))
     for q in range(P):
         poisson_alias_rows(mu_ext[q], 2, _KB, ea_prob[q], ea_alias[q], ea_c[q], ea_p[q],
                            w_pmf, w_s, w_l)
-    nmax = 0
-    for r in range(P):
-        nmax = max(nmax, sizes[r])
-    pmf = np.empty(nmax + 1)
-    a_prob = np.empty((P, P, nmax + 1))
-    a_alias = np.empty((P, P, nmax + 1), np.int64)
-    w_small = np.empty(nmax + 1, np.int64)
-    w_large = np.empty(nmax + 1, np.int64)
-    nsp = np.zeros(P, np.int64)
+    ea_prob = ea_prob.reshape(-1)
+    ea_alias = ea_alias.reshape(-1)
+    fo_prob, fo_alias, pmf, w_small, w_large, w, spikers, nsp, zero = fanout_setup(sizes)
     rel = np.zeros(P, np.int64)
-    spikers = np.empty(N, np.int64)
     n_spk = 0
     n_smp = 0
     bin0 = step0 // rate_steps
@@ -106,39 +109,46 @@ def run_tauleap(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m
         n_now = 0
         for i in range(N):
             q = pop[i]
+            # 1. refractory exit
             was_ref = ref[i]
             if was_ref:
                 if uniform(s) < p_exit:
                     ref[i] = 0
                     V[i] = 0.0
+            # 2. releases
             for r in range(P):
                 h = H[r, i]
+                rr = 0
                 if h > 0:
+                    pw = q * P + r
                     if h < _HT:
-                        rr = binom_alias_draw(s, ba_prob[q, r, h], ba_alias[q, r, h], _KB, h,
-                                              rrel[q, r], ba_c[q, r, h], ba_p[q, r, h])
+                        rr = alias_draw_at(s, ba_prob, ba_alias, (pw * _HT + h) * W, _KB)
+                        if rr == _KB:
+                            rr = binom_tail(s, _KB, h, rrel[pw], ba_c[pw * _HT + h],
+                                            ba_p[pw * _HT + h])
                     else:
-                        rr = binomial(s, h, rrel[q, r])
+                        rr = binomial(s, h, rrel[pw])
                     H[r, i] = h - rr
-                    rel[r] = rr
-                else:
-                    rel[r] = 0
+                rel[r] = rr
             if was_ref:
                 continue
-            v = V[i]
-            if decay != 1.0:
-                v *= decay
+            # 3. jumps: leak, inhibition (closed form of R repeated jumps), excitation
+            v = V[i] * decay
+            ve = 0.0
             for r in range(P):
-                if rel[r] > 0 and not exc[r]:
-                    f = ifac[q, r]
-                    if rel[r] > 1:
-                        f = f ** rel[r]
-                    v = -M_r + (v + M_r) * f
-            v += poisson_alias_draw(s, ea_prob[q, 1], ea_alias[q, 1], _KB, mu_ext[q],
-                                    ea_c[q, 1], ea_p[q, 1])
-            for r in range(P):
-                if rel[r] > 0 and exc[r]:
-                    v += S[q, r] * rel[r]
+                rr = rel[r]
+                if rr > 0:
+                    pw = q * P + r
+                    if exc[r]:
+                        ve += se[pw] * rr
+                    elif rr < W:
+                        v = -M_r + (v + M_r) * ipow[pw, rr]
+                    else:
+                        v = -M_r + (v + M_r) * ipow[pw, 1] ** rr
+            ke = alias_draw_at(s, ea_prob, ea_alias, (q * 2 + 1) * W, _KB)
+            if ke == _KB:
+                ke = poisson_tail(s, _KB, mu_ext[q], ea_c[q, 1], ea_p[q, 1])
+            v += ke + ve
             if v < -M_r:
                 v = -M_r
             if v >= M:
@@ -152,32 +162,12 @@ def run_tauleap(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m
                 n_spk += 1
             else:
                 V[i] = v
+        # 4. new kicks
         if n_now > 0:
-            if not use_conn:
-                for q in range(P):
-                    for r in range(P):
-                        if nsp[r] > 0:
-                            binom_pmf(nsp[r], p[q, r], pmf)
-                        alias_build(pmf, nsp[r], a_prob[q, r], a_alias[q, r], w_small,
-                                    w_large)
-            for i in range(N):
-                q = pop[i]
-                for r in range(P):
-                    if nsp[r] > 0 and p[q, r] > 0.0:
-                        add = 0
-                        if use_conn:
-                            for j in range(n_now):
-                                jj = spikers[j]
-                                if pop[jj] == r and conn[i, jj]:
-                                    add += 1
-                        else:
-                            add = alias_draw(s, a_prob[q, r], a_alias[q, r], nsp[r])
-                        H[r, i] += add
-        row = step // rate_steps - bin0
-        for q in range(P):
-            rate_counts[row, q] += nsp[q]
-        if (step + 1) % rec_steps == 0:
-            sample_state(V, ref, H, pop, P, edges, hist[n_smp], refc[n_smp], kmean[n_smp],
-                         kvar[n_smp], do_coarse, cedges, coarse[n_smp], sizes)
-            n_smp += 1
+            fanout_tables(nsp, p, use_conn, fo_prob, fo_alias, w, pmf, w_small, w_large)
+            apply_kicks(s, H, zero, pop, nsp, n_now, spikers, p, use_conn, conn, fo_prob,
+                        fo_alias, w)
+        n_smp = end_of_step(step, bin0, rate_steps, rate_counts, nsp, n_smp, rec_steps, V,
+                            ref, H, pop, edges, hist, refc, kmean, kvar, do_coarse, cedges,
+                            coarse, sizes)
     return n_spk, n_smp

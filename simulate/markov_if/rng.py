@@ -40,7 +40,7 @@ from numba import njit
 __all__ = ["seed_state", "next_u64", "uniform", "poisson", "poisson_small", "poisson_tab",
            "binomial", "binomial_pow", "binom_pmf", "alias_build", "alias_draw", "zig_tables",
            "zig_slow", "poisson_alias_rows", "poisson_alias_draw", "binom_alias_rows",
-           "binom_alias_draw"]
+           "binom_alias_draw", "alias_draw_at", "poisson_tail", "binom_tail"]
 
 _U53 = 1.0 / 9007199254740992.0  # 2**-53
 _E30 = math.exp(-30.0)
@@ -352,12 +352,20 @@ def poisson_alias_rows(mu_unit, n_rows, K, prob, alias, tail_c, tail_p, pmf, sma
 
 
 @njit(cache=True, inline="always")
-def poisson_alias_draw(s, prob_row, alias_row, K, mu, c, pK1):
-    """One Poisson(mu) draw from an alias row of :func:`poisson_alias_rows`; the tail outcome
-    continues the sequential inversion from K on U' ∈ [c, 1) (exact)."""
-    k = alias_draw(s, prob_row, alias_row, K)
-    if k < K:
-        return k
+def alias_draw_at(s, prob, alias, base, n):
+    """As :func:`alias_draw`, for a table stored at ``prob[base:base+n+1]`` of a flat array
+    (the kernels keep all their tables in flat arrays: indexing them creates no array views)."""
+    x = uniform(s) * (n + 1)
+    k = int(x)
+    if k > n:
+        k = n
+    return k if (x - k) < prob[base + k] else alias[base + k]
+
+
+@njit(cache=True)
+def poisson_tail(s, K, mu, c, pK1):
+    """Poisson(mu) conditioned on X >= K: sequential inversion from K on U' in [c, 1),
+    ``c`` = P(X <= K-1), ``pK1`` = P(X = K-1) (the tail outcome of an alias row)."""
     u = c + uniform(s) * (1.0 - c)
     k = K - 1
     pk = pK1
@@ -369,6 +377,16 @@ def poisson_alias_draw(s, prob_row, alias_row, K, mu, c, pK1):
         if k > 4000 or pk == 0.0:
             break
     return k
+
+
+@njit(cache=True, inline="always")
+def poisson_alias_draw(s, prob_row, alias_row, K, mu, c, pK1):
+    """One Poisson(mu) draw from an alias row of :func:`poisson_alias_rows`; the tail outcome
+    continues the sequential inversion from K on U' ∈ [c, 1) (exact)."""
+    k = alias_draw(s, prob_row, alias_row, K)
+    if k < K:
+        return k
+    return poisson_tail(s, K, mu, c, pK1)
 
 
 # ----------------------------------------------------------------------------- binomial alias rows
@@ -389,19 +407,16 @@ def binom_alias_rows(pp, n_rows, K, prob, alias, tail_c, tail_p, pmf, small, lar
             c += pk
         tail_c[n] = c
         tail_p[n] = pmf[K - 1]
-        pmf[K] = max(0.0, 1.0 - c)
+        pmf[K] = max(0.0, 1.0 - c) if n >= K else 0.0   # no tail beyond n (rounding)
         tot = c + pmf[K]
         for k in range(K + 1):
             pmf[k] /= tot
         alias_build(pmf, K, prob[n], alias[n], small, large)
 
 
-@njit(cache=True, inline="always")
-def binom_alias_draw(s, prob_row, alias_row, K, n, pp, c, pK1):
-    """One Binomial(n, pp) draw from an alias row of :func:`binom_alias_rows` (exact tail)."""
-    k = alias_draw(s, prob_row, alias_row, K)
-    if k < K:
-        return k
+@njit(cache=True)
+def binom_tail(s, K, n, pp, c, pK1):
+    """Binomial(n, pp) conditioned on X >= K (as :func:`poisson_tail`)."""
     u = c + uniform(s) * (1.0 - c)
     ratio = pp / (1.0 - pp)
     k = K - 1
@@ -412,3 +427,12 @@ def binom_alias_draw(s, prob_row, alias_row, K, n, pp, c, pK1):
         k += 1
         cc += pk
     return k
+
+
+@njit(cache=True, inline="always")
+def binom_alias_draw(s, prob_row, alias_row, K, n, pp, c, pK1):
+    """One Binomial(n, pp) draw from an alias row of :func:`binom_alias_rows` (exact tail)."""
+    k = alias_draw(s, prob_row, alias_row, K)
+    if k < K:
+        return k
+    return binom_tail(s, K, n, pp, c, pK1)
