@@ -93,7 +93,27 @@ def solve_theta(r, nodes, beta, w):
         r = -lim
     lo = -THETA_MAX
     hi = THETA_MAX
-    th = 3.0 * r / max(1.0 - r * r, 1e-3)
+    if abs(r) < 0.3:
+        # inverse of the cumulant series of the mean, r = κ2 θ + κ3 θ²/2 + κ4 θ³/6 + O(θ⁴)
+        # (κ of the node measure β): θ ≈ r/κ2 - κ3 r²/(2 κ2³) + (3κ3² - κ2 κ4) r³/(6 κ2⁵);
+        # error O(r⁴), so one Newton step reaches round-off for |r| ≲ 1e-2 (most rows)
+        m1 = 0.0
+        for i in range(q):
+            m1 += beta[i] * nodes[i]
+        k2 = 0.0
+        k3 = 0.0
+        k4 = 0.0
+        for i in range(q):
+            d = nodes[i] - m1
+            k2 += beta[i] * d * d
+            k3 += beta[i] * d * d * d
+            k4 += beta[i] * d * d * d * d
+        k4 -= 3.0 * k2 * k2
+        rr = r - m1
+        th = (rr / k2 - k3 * rr * rr / (2.0 * k2 ** 3)
+              + (3.0 * k3 * k3 - k2 * k4) * rr ** 3 / (6.0 * k2 ** 5))
+    else:
+        th = 3.0 * r / max(1.0 - r * r, 1e-3)
     if th > hi:
         th = 0.5 * hi
     if th < lo:
@@ -119,7 +139,7 @@ def solve_theta(r, nodes, beta, w):
             hi = th
         else:
             lo = th
-        if abs(f) <= 1e-15 * (1.0 + abs(r)) and _ > 0:
+        if abs(f) <= 1e-15 * (1.0 + abs(r)):
             break
         step = f / var if var > 0.0 else 0.0
         nt = th - step
@@ -195,9 +215,23 @@ def row_maxent_work(edges, k, vbar_rel, mu, sigma, nodes, beta, deriv, C, G, dC,
     Phs = work[3]
     phs = work[4]
     zs = work[5]
+    # the Lobatto nodes include the bin edges (v_0 = -η, v_{Q-1} = +η): when the layout
+    # spacing equals the row's bin width, y_e - v_{Q-1} = y_{e-1} - v_0, i.e. node Q-1 at
+    # edge e has the z of node 0 at edge e-1, and its Φ, φ are reused (one erfc and one exp
+    # fewer per edge)
+    two_eta = 2.0 * eta
     for e in range(e_lo, min(e_hi, K1)):
         y = edges[e] - c
+        share = e > e_lo and edges[e] - edges[e - 1] == two_eta
+        z_bot = zs[0]
+        P_bot = Phs[0]
+        p_bot = phs[0]
         for i in range(q):
+            if i == q - 1 and share:
+                zs[i] = z_bot
+                Phs[i] = P_bot
+                phs[i] = p_bot
+                continue
             z = (y - v[i] - mu) * inv_s
             zs[i] = z
             if z > Z_CUT:

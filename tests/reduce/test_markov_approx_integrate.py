@@ -67,11 +67,13 @@ def cycle_start():
 def test_compiled_against_tight_reference(cycle_start, method):
     """20 ms through an MFE from a state on the attractor: the flux on the 0.1 ms grid
     follows a DOP853 rtol 1e-10 reference; the error shrinks with the tolerance (tolerance
-    proportionality) and at rtol 1e-6 is below 1e-4 of the flux range.
+    proportionality), staying below 10·rtol of the flux range.
 
-    Budget: the global error of a pair run at tolerance tol is a modest multiple of tol
-    (error per unit step controlled, accumulated over ≈ 100 steps with contraction); the
-    cubic Hermite output adds O(h⁴ x'''') ≪ tol·|x| at the accepted steps.
+    Budget: the local error per step is held at ≈ tol (weighted RMS); over the ≈ 100 steps
+    of the window the transverse directions contract (the cycle is stable), so the global
+    error stays a modest multiple of tol: 10·tol is the budget (measured: dopri5 6e-5 and
+    2.6e-7, bs23 8e-4 and 1e-6 at rtol 1e-3 and 1e-6); the cubic Hermite output adds
+    O(h^4 x'''') << tol·|x|.
     """
     ma, x0, ref = cycle_start
     span = np.ptp(ref.flux[:, 0])
@@ -82,8 +84,8 @@ def test_compiled_against_tight_reference(cycle_start, method):
         assert r.success and r.method == method and r.njev == 0
         assert np.array_equal(r.t, ref.t) and np.array_equal(r.x[0], x0)
         errs.append(np.abs(r.flux - ref.flux).max() / span)
-    assert errs[1] < errs[0] and errs[1] < 1e-4, errs
-    assert errs[0] < 3e-2, errs
+        assert errs[-1] < 10 * rtol, (rtol, errs)
+    assert errs[1] < errs[0], errs
 
 
 def test_default_is_compiled_dopri5(cycle_start):
