@@ -147,7 +147,8 @@ def _mu_near(ritz, target=-1.0):
 
 
 def pd_parameter(system, param, g, x0, period, p_values, *, tol=1e-7, max_iter=6, k=4,
-                 h=1e-6, h_final=1e-4, rtol=1e-10, atol=1e-12, method="LSODA", log=None):
+                 h=1e-6, h_final=1e-4, rtol=1e-10, atol=1e-12, method="LSODA", log=None,
+                 g_uses_params=False):
     """Parameter where the return map's multiplier nearest −1 equals −1 (secant method).
 
     Parameters
@@ -155,7 +156,8 @@ def pd_parameter(system, param, g, x0, period, p_values, *, tol=1e-7, max_iter=6
     system : ODESystem
     param : str
     g : callable
-        Section function (upward crossing of ``g(x) = 0``).
+        Section function (upward crossing of ``g(x) = 0``); ``g(x, p)`` when
+        ``g_uses_params`` (e.g. an output of the system minus a level).
     x0 : ndarray
         A point near the cycle on the section (e.g. from collocation).
     period : float
@@ -180,7 +182,8 @@ def pd_parameter(system, param, g, x0, period, p_values, *, tol=1e-7, max_iter=6
     def mu_at(pv):
         nonlocal x, fp
         p = system.param_vector(**{param: float(pv)})
-        fp = fixed_point(ReturnMap(system, p, g, period, method, rtol, atol), x, k=k, h=h,
+        gp = (lambda y: g(y, p)) if g_uses_params else g
+        fp = fixed_point(ReturnMap(system, p, gp, period, method, rtol, atol), x, k=k, h=h,
                          h_final=h_final)
         x = fp["x"]
         m = _mu_near(fp["multipliers"])
