@@ -201,3 +201,16 @@ def pd_system():
         ])
 
     return ODESystem(f, 5, {"a": 0.3, "b": 0.5, "omega": 1.3}, name="pd_example"), off
+
+
+# ---------------------------------------------------------------- orbit guesses (shared by tests)
+def circle_guess(system, off, radius, omega, comps=(0, 1), n=101):
+    """OrbitGuess of the circle ``off + radius (cos ωt, sin ωt)`` in components ``comps``."""
+    from bifurcation.cycles import OrbitGuess
+
+    T = 2 * np.pi / omega
+    t = np.linspace(0, T, n)
+    x = np.tile(off, (len(t), 1))
+    x[:, comps[0]] += radius * np.cos(omega * t)
+    x[:, comps[1]] += radius * np.sin(omega * t)
+    return OrbitGuess(system, t, x)

@@ -23,6 +23,7 @@ from simulate.validation import ParameterError
 
 from .cycle_problems import (
     SHIFT,
+    circle_guess,
     hopf_radius,
     hopf_system,
     ns_system,
@@ -148,13 +149,8 @@ def test_snic_period_closed_form_and_period_endpoint():
 
 def test_neimark_sacker_closed_form():
     s, off = ns_system()
-    t = np.linspace(0, 2 * np.pi, 101)
-    r = np.sqrt(0.3)
-    x = np.tile(off, (len(t), 1))
-    x[:, 0] += r * np.cos(t)
-    x[:, 1] += r * np.sin(t)
-    br = continue_cycles(OrbitGuess(s, t, x), "beta", (0.2, 0.8), ntst=10, max_points=60,
-                         direction="forward")
+    br = continue_cycles(circle_guess(s, off, np.sqrt(0.3), 1.0), "beta", (0.2, 0.8), ntst=10,
+                         max_points=60, direction="forward")
     ns = br.points("NS")
     assert len(ns) == 1
     assert ns[0].params["beta"] == pytest.approx(0.5, abs=1e-8)

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from bifurcation import SpecialPoint
-from bifurcation.cycles import OrbitGuess, continue_cycle_codim2, continue_cycles, mesh_check
+from bifurcation.cycles import continue_cycle_codim2, continue_cycles, mesh_check
 from simulate.validation import ParameterError
 
-from .cycle_problems import SHIFT, hopf_system, pd_system
+from .cycle_problems import SHIFT, circle_guess, hopf_system, pd_system
 
 
 class _Holder:
@@ -23,14 +23,9 @@ class _Holder:
 @pytest.fixture(scope="module")
 def pd_branch():
     s, off = pd_system()
-    w = 1.3
-    T = 2 * np.pi / w
-    t = np.linspace(0, T, 101)
-    x = np.tile(off, (len(t), 1))
-    x[:, 0] += np.cos(w * t)
-    x[:, 1] += np.sin(w * t)
-    br = continue_cycles(OrbitGuess(s, t, x), "a", (0.3, 0.9), ntst=12, max_points=60,
-                         direction="forward")
+    T = 2 * np.pi / 1.3
+    br = continue_cycles(circle_guess(s, off, 1.0, 1.3), "a", (0.3, 0.9), ntst=12,
+                         max_points=60, direction="forward")
     return s, off, T, br
 
 
@@ -108,12 +103,8 @@ def test_ns_curve_closed_form():
     from .cycle_problems import ns_system
 
     s, off = ns_system()
-    t = np.linspace(0, 2 * np.pi, 101)
-    x = np.tile(off, (len(t), 1))
-    x[:, 0] += np.sqrt(0.3) * np.cos(t)
-    x[:, 1] += np.sqrt(0.3) * np.sin(t)
-    br = continue_cycles(OrbitGuess(s, t, x), "beta", (0.2, 0.8), ntst=10, max_points=60,
-                         direction="forward")
+    br = continue_cycles(circle_guess(s, off, np.sqrt(0.3), 1.0), "beta", (0.2, 0.8), ntst=10,
+                         max_points=60, direction="forward")
     ns = br.points("NS")[0]
     cur = continue_cycle_codim2(ns, ("beta", "c"), {"beta": (0.2, 1.0), "c": (0.2, 1.0)},
                                 max_points=30, ds=0.05)

@@ -24,20 +24,14 @@ from bifurcation import ODESystem
 from bifurcation.cycles import OrbitGuess, continue_cycles
 from bifurcation.cycles.normal_forms import lpc_normal_form, ns_normal_form, pd_normal_form
 
-from .cycle_problems import SHIFT, ns_system, pd_system, rossler_system
+from .cycle_problems import SHIFT, circle_guess, ns_system, pd_system, rossler_system
 
 
 def _pd_branch():
     s, off = pd_system()
-    w = 1.3
-    T = 2 * np.pi / w
-    t = np.linspace(0, T, 101)
-    x = np.tile(off, (len(t), 1))
-    x[:, 0] += np.cos(w * t)
-    x[:, 1] += np.sin(w * t)
-    br = continue_cycles(OrbitGuess(s, t, x), "a", (0.3, 0.9), ntst=12, max_points=60,
-                         direction="forward", pd_criticality=False)
-    return s, T, br
+    br = continue_cycles(circle_guess(s, off, 1.0, 1.3), "a", (0.3, 0.9), ntst=12,
+                         max_points=60, direction="forward", pd_criticality=False)
+    return s, 2 * np.pi / 1.3, br
 
 
 def test_pd_coefficient_closed_form():
@@ -69,13 +63,11 @@ def test_lpc_coefficient_closed_form_and_branch_curvature():
     sigma, omega, b = 0.8, 1.5, 0.5
     s = _hopf_b_system(-0.1, omega, sigma, b)
     r = np.sqrt((sigma + np.sqrt(sigma**2 - 0.4)) / 2)
-    om = omega + b * r * r
-    t = np.linspace(0, 2 * np.pi / om, 80)
-    x = SHIFT + r * np.column_stack([np.cos(om * t), np.sin(om * t)])
+    guess = circle_guess(s, SHIFT, r, omega + b * r * r, n=80)
     # backward: the stable outer cycle to the fold, then the unstable inner one (stopped at
     # β = −0.05, before it shrinks into the Hopf point at β = 0)
-    br = continue_cycles(OrbitGuess(s, t, x), "beta", (-0.3, -0.05), ntst=20, max_points=60,
-                         ds_max=0.05, direction="backward")
+    br = continue_cycles(guess, "beta", (-0.3, -0.05), ntst=20, max_points=60, ds_max=0.05,
+                         direction="backward")
     lpc = br.points("LPC")
     assert len(lpc) == 1
     T = 2 * np.pi / (omega + b * sigma / 2)
@@ -100,13 +92,8 @@ def test_lpc_coefficient_closed_form_and_branch_curvature():
 
 def test_ns_coefficient_closed_form():
     s, off = ns_system()
-    t = np.linspace(0, 2 * np.pi, 101)
-    r = np.sqrt(0.3)
-    x = np.tile(off, (len(t), 1))
-    x[:, 0] += r * np.cos(t)
-    x[:, 1] += r * np.sin(t)
-    br = continue_cycles(OrbitGuess(s, t, x), "beta", (0.2, 0.8), ntst=10, max_points=60,
-                         direction="forward")
+    br = continue_cycles(circle_guess(s, off, np.sqrt(0.3), 1.0), "beta", (0.2, 0.8), ntst=10,
+                         max_points=60, direction="forward")
     ns = br.points("NS")[0]
     nf = ns.data["normal_form"]
     T = 2 * np.pi
