@@ -83,6 +83,9 @@ def _spectrum_summary(act, p, t_burn):
 
 def _describe(act, p, t_burn, method="auto"):
     from simulate import observables as obs
+    from simulate.activity import as_activity
+
+    act = as_activity(act)
 
     f, s, peak = _spectrum_summary(act, p, t_burn)
     r = act.window(t_burn).rate_hz("E")
