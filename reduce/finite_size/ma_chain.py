@@ -89,6 +89,21 @@ def _binom(n, p):
 
 
 @njit(cache=True)
+def write_state(states, refr, i, n, Z, mom, R):
+    """Row ``i`` of the record: ``(n_q, Z_q)`` per population, then the kick moments
+    ``(m_qr, s_qr)`` (the ODE's reduced coordinates); the refractory counts in ``refr``."""
+    P, K = n.shape
+    for q in range(P):
+        for k in range(K):
+            states[i, q * 2 * K + k] = n[q, k]
+            states[i, q * 2 * K + K + k] = Z[q, k]
+        refr[i, q] = R[q]
+        for r in range(P):
+            states[i, 2 * P * K + 2 * (q * P + r)] = mom[q, r, 0]
+            states[i, 2 * P * K + 2 * (q * P + r) + 1] = mom[q, r, 1]
+
+
+@njit(cache=True)
 def chain_run(n0, Z0, mom0, R0, p, n_steps, dt, stride, scheme, freeze, P, K, N, edges, exc,
               j0, v_reset, M, M_r, eps, vkind, ckind, nodes, beta, lam_idx, lam_fac, p_idx,
               p_fac, S_idx, S_fac, tau_idx, sc_idx):
@@ -123,15 +138,7 @@ def chain_run(n0, Z0, mom0, R0, p, n_steps, dt, stride, scheme, freeze, P, K, N,
     rec = 0
     for step in range(T * stride):
         if step % stride == 0:
-            for q in range(P):
-                for k in range(K):
-                    states[rec, q * 2 * K + k] = n[q, k]
-                    states[rec, q * 2 * K + K + k] = Z[q, k]
-                refr[rec, q] = R[q]
-            for q in range(P):
-                for r in range(P):
-                    states[rec, 2 * P * K + 2 * (q * P + r)] = mom[q, r, 0]
-                    states[rec, 2 * P * K + 2 * (q * P + r) + 1] = mom[q, r, 1]
+            write_state(states, refr, rec, n, Z, mom, R)
         if step == 0 or not freeze:
             construct(n, Z, mom, edges, lam, S, tau, exc, h, tau_m, M, M_r, eps, vkind, ckind,
                       False, nodes, beta, False, Pm, Dm, dP, dD, coef)
@@ -216,14 +223,7 @@ def chain_run(n0, Z0, mom0, R0, p, n_steps, dt, stride, scheme, freeze, P, K, N,
                                 + pp * (1.0 - pp) * sp[r])
         if (step + 1) % stride == 0:
             rec += 1
-    for q in range(P):
-        for k in range(K):
-            states[T, q * 2 * K + k] = n[q, k]
-            states[T, q * 2 * K + K + k] = Z[q, k]
-        refr[T, q] = R[q]
-        for r in range(P):
-            states[T, 2 * P * K + 2 * (q * P + r)] = mom[q, r, 0]
-            states[T, 2 * P * K + 2 * (q * P + r) + 1] = mom[q, r, 1]
+    write_state(states, refr, T, n, Z, mom, R)
     return spikes, states, refr
 
 

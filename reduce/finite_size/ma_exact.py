@@ -55,6 +55,8 @@ from reduce.markov_approx.closure import row_maxent_work, row_uniform_widest
 from reduce.markov_approx.ode import unpack
 from reduce.markov_approx.transitions import construct, input_moments
 
+from .ma_chain import write_state
+
 __all__ = ["exact_run", "advance_moments"]
 
 
@@ -71,18 +73,21 @@ def advance_moments(mom, tau, u):
 
 
 @njit(cache=True)
-def _record(states, refr, i, n, Z, mom, R, tau, u, P, K):
-    """Write the state at ``u`` ms after the current event time into row ``i``."""
-    for q in range(P):
-        for k in range(K):
-            states[i, q * 2 * K + k] = n[q, k]
-            states[i, q * 2 * K + K + k] = Z[q, k]
-        refr[i, q] = R[q]
-        for r in range(P):
-            e1 = math.exp(-u / tau[q, r])
-            m = mom[q, r, 0]
-            states[i, 2 * P * K + 2 * (q * P + r)] = m * e1
-            states[i, 2 * P * K + 2 * (q * P + r) + 1] = mom[q, r, 1] * e1 * e1 + m * (e1 - e1 * e1)
+def _record(states, refr, i, n, Z, mom, R, tau, u, tmp):
+    """Write the state at ``u`` ms after the current event time into row ``i`` (the kick
+    moments advanced to it in ``tmp``)."""
+    tmp[:] = mom
+    advance_moments(tmp, tau, u)
+    write_state(states, refr, i, n, Z, tmp, R)
+
+
+@njit(cache=True)
+def _closure_row(ckind, edges, k, vrel, mu, sig, nodes, beta, C, G, dC, dG, work):
+    """``C(e)``, ``G(e)`` of bin k with the model's closure (maxent or uniform-widest)."""
+    if ckind == 0:
+        row_maxent_work(edges, k, vrel, mu, sig, nodes, beta, False, C, G, dC, dG, work)
+    else:
+        row_uniform_widest(edges, k, vrel, mu, sig, C, G)
 
 
 @njit(cache=True)
@@ -117,6 +122,7 @@ def exact_run(n0, Z0, mom0, R0, p, t_end, dt_record, freeze, P, K, N, edges, exc
     n = n0.copy()
     Z = Z0.copy()
     mom = mom0.copy()
+    tmp = mom0.copy()
     R = R0.copy()
     T = int(round(t_end / dt_record))
     nx = 2 * P * K + 2 * P * P
@@ -164,15 +170,16 @@ def exact_run(n0, Z0, mom0, R0, p, t_end, dt_record, freeze, P, K, N, edges, exc
     t = 0.0
     rec = 0
     n_events = 0
-    _record(states, refr, 0, n, Z, mom, R, tau, 0.0, P, K)
+    _record(states, refr, 0, n, Z, mom, R, tau, 0.0, tmp)
     if n_lab == 0 or T == 0:
         for i in range(1, T + 1):
-            _record(states, refr, i, n, Z, mom, R, tau, i * dt_record, P, K)
+            _record(states, refr, i, n, Z, mom, R, tau, i * dt_record, tmp)
         return spikes, states, refr, n_events
     while True:
         t_new = t + np.random.exponential(1.0 / Lam)
         while rec < T and t_new >= (rec + 1) * dt_record:
-            _record(states, refr, rec + 1, n, Z, mom, R, tau, (rec + 1) * dt_record - t, P, K)
+            _record(states, refr, rec + 1, n, Z, mom, R, tau, (rec + 1) * dt_record - t,
+                    tmp)
             rec += 1
         if rec >= T:
             break
@@ -207,13 +214,10 @@ def exact_run(n0, Z0, mom0, R0, p, t_end, dt_record, freeze, P, K, N, edges, exc
             pj = Pm[q, k, j] if j < K else 0.0
             dj = Dm[q, k, j] / pj if j < K else 0.0
         else:
-            vrel = Z[q, k] * nk / (nk * nk + eps * eps)
+            vrel = Z[q, k] * nk / (nk * nk + eps * eps)      # regularised as in construct
             mu, sig, _a, _b = input_moments(ck + vrel, q, mom, lam, S, tau, exc, h, tau_m, M,
                                             M_r, vkind)
-            if ckind == 0:
-                row_maxent_work(edges, k, vrel, mu, sig, nodes, beta, False, C, G, dC, dG, work)
-            else:
-                row_uniform_widest(edges, k, vrel, mu, sig, C, G)
+            _closure_row(ckind, edges, k, vrel, mu, sig, nodes, beta, C, G, dC, dG, work)
             j = _draw_bin(C, u, K)
             dj = 0.0
             if j < K:
