@@ -144,6 +144,10 @@ class Census:
     params: dict
     settings: dict
     samples: np.ndarray = field(repr=False, default=None)
+    #: integrated time per sample (shorter than t_transient + t_record with early stopping)
+    t_stop: np.ndarray = field(repr=False, default=None)
+    #: classification of every sample ("failed" / "unresolved" included)
+    kinds: list = field(repr=False, default=None)
 
     def table(self) -> list:
         """One dict per attractor, JSON-ready."""
@@ -170,12 +174,19 @@ def section_crossings(t: np.ndarray, y: np.ndarray, level: float) -> np.ndarray:
 def _peaks_between(t, y, crossings):
     """Maximum of y between successive crossings, refined by a parabola through the largest
     sample and its neighbours (sharp peaks, such as MFEs, fall between output samples; the raw
-    sample maximum would then vary from cycle to cycle by far more than the tolerance)."""
-    out = []
+    sample maximum would then vary from cycle to cycle by far more than the tolerance).
+
+    Returns ``(peaks, err)``: ``err`` is the size of the parabolic correction
+    ``|peak − max sample|``, a conservative bound of the error of the refined peak (the
+    parabola's own error is of higher order in the sample spacing as long as the peak is
+    resolved by a few samples).
+    """
+    out, err = [], []
     for a, b in zip(crossings[:-1], crossings[1:]):
         idx = np.flatnonzero((t >= a) & (t < b))
         if len(idx) == 0:
             out.append(np.nan)
+            err.append(np.inf)
             continue
         i = idx[np.argmax(y[idx])]
         peak = y[i]
@@ -185,10 +196,12 @@ def _peaks_between(t, y, crossings):
             if den < 0:
                 peak = y1 - 0.125 * (y2 - y0) ** 2 / den
         out.append(peak)
-    return np.array(out)
+        err.append(abs(peak - y[i]))
+    return np.array(out), np.array(err)
 
 
-def classify_trajectory(t, x, y, *, tol_equilibrium=1e-6, tol_cycle=1e-3, max_k=8):
+def classify_trajectory(t, x, y, *, tol_equilibrium=1e-6, tol_cycle=1e-3, max_k=8,
+                        trailing=False):
     """Classify a recorded trajectory (after the transient).
 
     Parameters
@@ -200,9 +213,17 @@ def classify_trajectory(t, x, y, *, tol_equilibrium=1e-6, tol_cycle=1e-3, max_k=
     tol_equilibrium : float
         Largest relative excursion of the state over the window for an equilibrium.
     tol_cycle : float
-        Relative tolerance on return times and peak values for periodicity.
+        Relative tolerance on return times and peak values for periodicity. Two peaks i and
+        i + k repeat when ``|p_{i+k} − p_i| < tol_cycle·(max y − min y) + e_i + e_{i+k}``, with
+        e the sampling uncertainty of each peak (see :func:`_peaks_between`): differences
+        below the resolution of the output grid cannot tell two peaks apart.
     max_k : int
         Largest period-k tested.
+    trailing : bool
+        False: every return time and peak of the window must repeat with period k, and at
+        least ``2 max_k + 2`` crossings are needed. True (early stopping): only the last
+        ``3k`` returns are tested for each k — the last two periods repeat the one before —
+        so a cycle is recognised as soon as ``3k + 1`` crossings lie in the window.
 
     Returns
     -------
@@ -216,22 +237,31 @@ def classify_trajectory(t, x, y, *, tol_equilibrium=1e-6, tol_cycle=1e-3, max_k=
         return {"kind": "equilibrium", "y_range": y_range}
     level = 0.5 * (y_range[0] + y_range[1])
     cr = section_crossings(t, y, level)
-    if len(cr) < 2 * max_k + 2:
+    need = 4 if trailing else 2 * max_k + 2
+    if len(cr) < need:
         # too few returns to judge periodicity: a slow orbit or a slow approach
         return {"kind": "unresolved", "y_range": y_range, "crossings": len(cr)}
     T = np.diff(cr)
-    pk = _peaks_between(t, y, cr)
+    pk, err = _peaks_between(t, y, cr)
     yscale = max(y_range[1] - y_range[0], 1e-300)
     for k in range(1, max_k + 1):
-        dT = np.abs(T[k:] - T[:-k]) / np.mean(T)
-        dp = np.abs(pk[k:] - pk[:-k]) / yscale
-        if np.max(dT) < tol_cycle and np.max(dp) < tol_cycle:
+        if trailing:
+            if len(T) < 3 * k:
+                break
+            Tw, pw, ew = T[-3 * k:], pk[-3 * k:], err[-3 * k:]
+        else:
+            Tw, pw, ew = T, pk, err
+        dT = np.abs(Tw[k:] - Tw[:-k]) / np.mean(Tw)
+        dp = np.abs(pw[k:] - pw[:-k]) - ew[k:] - ew[:-k]
+        if np.max(dT) < tol_cycle and np.max(dp) < tol_cycle * yscale:
             period = float(np.sum(T[-k:]))
             peaks = pk[-k:]
             # rotate so that the largest peak comes first (a canonical phase)
             peaks = np.roll(peaks, -int(np.argmax(peaks)))
             return {"kind": "cycle", "period": period, "period_k": k, "peaks": peaks,
-                    "y_range": y_range}
+                    "y_range": y_range, "peak_err": float(np.max(ew))}
+    if trailing and len(T) < 3 * max_k:
+        return {"kind": "unresolved", "y_range": y_range, "crossings": len(cr)}
     return {"kind": "aperiodic", "y_range": y_range}
 
 
@@ -256,28 +286,36 @@ def _observable_values(system, x, p, observable):
 def _census_task(task):
     system, x0, p, s = task
     try:
-        pre = integrate(system, x0, s["t_transient"], p=p, method=s["method"], rtol=s["rtol"],
-                        atol=s["atol"])
-        if not pre.success:
-            return {"kind": "failed", "message": pre.message}
-        rec = integrate(system, pre.x[-1], s["t_record"], p=p, method=s["method"],
-                        rtol=s["rtol"], atol=s["atol"], dt_out=s["dt_out"])
-        if not rec.success:
-            return {"kind": "failed", "message": rec.message}
+        if s["early_stop"]:
+            rec_t, rec_x, y, out = _run_early_stop(system, x0, p, s)
+        else:
+            pre = integrate(system, x0, s["t_transient"], p=p, method=s["method"],
+                            rtol=s["rtol"], atol=s["atol"])
+            if not pre.success:
+                return {"kind": "failed", "message": pre.message}
+            rec = integrate(system, pre.x[-1], s["t_record"], p=p, method=s["method"],
+                            rtol=s["rtol"], atol=s["atol"], dt_out=s["dt_out"])
+            if not rec.success:
+                return {"kind": "failed", "message": rec.message}
+            rec_t, rec_x = rec.t, rec.x
+            y = _observable_values(system, rec_x, p, s["observable"])
+            out = classify_trajectory(rec_t, rec_x, y, tol_equilibrium=s["tol_equilibrium"],
+                                      tol_cycle=s["tol_cycle"], max_k=s["max_k"])
+            out["t_stop"] = s["t_transient"] + s["t_record"]
+    except _Failed as exc:
+        return {"kind": "failed", "message": str(exc)}
     except (ValueError, ArithmeticError) as exc:
         return {"kind": "failed", "message": str(exc)}
-    y = _observable_values(system, rec.x, p, s["observable"])
-    out = classify_trajectory(rec.t, rec.x, y, tol_equilibrium=s["tol_equilibrium"],
-                              tol_cycle=s["tol_cycle"], max_k=s["max_k"])
-    out["x"] = rec.x[-1]
-    out["mean_state"] = rec.x.mean(axis=0)
+    out["x"] = rec_x[-1]
+    out["mean_state"] = rec_x.mean(axis=0)
     if out["kind"] == "aperiodic":
         from .lyapunov import largest_lyapunov_exponent
 
         if s["lyapunov_time"] > 0:
             lyap = largest_lyapunov_exponent(
-                system, rec.x[-1], t_end=s["lyapunov_time"], p=p, t_transient=0.0,
+                system, rec_x[-1], t_end=s["lyapunov_time"], p=p, t_transient=0.0,
                 dt=s["lyapunov_dt"], renorm_interval=max(s["lyapunov_dt"], s["dt_out"]),
+                method=s["lyapunov_method"],
             )
             out["lyapunov"] = lyap.value
             out["kind"] = ("irregular" if lyap.value > s["lyapunov_threshold"]
@@ -285,6 +323,44 @@ def _census_task(task):
         else:
             out["kind"] = "irregular"
     return out
+
+
+class _Failed(Exception):
+    pass
+
+
+def _run_early_stop(system, x0, p, s):
+    """Integrate in chunks of ``s["chunk"]``; after each chunk classify the trailing window of
+    length ``t_record`` (:func:`classify_trajectory` with ``trailing=True``) and stop as soon
+    as it is an equilibrium or a cycle; at ``t_transient + t_record`` classify what is left.
+    The observable is evaluated once per new output sample."""
+    t_total = s["t_transient"] + s["t_record"]
+    t_now, x = 0.0, np.asarray(x0, float)
+    ts, xs, ys = [np.zeros(1)], [x[None, :]], [_observable_values(system, x[None, :], p,
+                                                                  s["observable"])]
+    out = None
+    while t_now < t_total * (1 - 1e-12):
+        step = min(s["chunk"], t_total - t_now)
+        rec = integrate(system, x, step, p=p, method=s["method"], rtol=s["rtol"],
+                        atol=s["atol"], dt_out=s["dt_out"])
+        if not rec.success:
+            raise _Failed(rec.message)
+        ts.append(rec.t[1:] + t_now)
+        xs.append(rec.x[1:])
+        ys.append(_observable_values(system, rec.x[1:], p, s["observable"]))
+        x = rec.x[-1]
+        t_now += step
+        # keep the trailing window of length t_record
+        t_all = np.concatenate(ts)
+        keep = t_all >= t_now - s["t_record"] - 1e-9
+        ts, xs, ys = [t_all[keep]], [np.concatenate(xs)[keep]], [np.concatenate(ys)[keep]]
+        final = t_now >= t_total * (1 - 1e-12)
+        out = classify_trajectory(ts[0], xs[0], ys[0], tol_equilibrium=s["tol_equilibrium"],
+                                  tol_cycle=s["tol_cycle"], max_k=s["max_k"], trailing=True)
+        if out["kind"] in ("equilibrium", "cycle") or final:
+            break
+    out["t_stop"] = t_now
+    return ts[0], xs[0], ys[0], out
 
 
 def _same(a: Attractor, r: dict, s) -> bool:
@@ -328,6 +404,9 @@ def attractor_census(
     lyapunov_time: float = 0.0,
     lyapunov_dt: float = 0.01,
     lyapunov_threshold: float = 1e-2,
+    lyapunov_method: str = "auto",
+    early_stop: bool = False,
+    chunk: float | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
     progress: bool = False,
@@ -359,6 +438,16 @@ def attractor_census(
         Averaging time of the Lyapunov estimate that separates quasi-periodic from irregular
         runs (0: every aperiodic run is reported as irregular).
     lyapunov_dt, lyapunov_threshold : Lyapunov step and threshold.
+    lyapunov_method : str
+        ``method`` of :func:`bifurcation.lyapunov.largest_lyapunov_exponent`.
+    early_stop : bool
+        Integrate in chunks of ``chunk`` ms and stop a run as soon as the trailing window of
+        length ``t_record`` is an equilibrium (relative excursion < ``tol_equilibrium``) or its
+        last two periods repeat the one before (``classify_trajectory(trailing=True)``);
+        ``t_transient`` is then only the longest transient allowed. Runs still undecided at
+        ``t_transient + t_record`` are classified on the last window as without early stop.
+    chunk : float, optional
+        Chunk length for ``early_stop`` (default ``t_record / 4``).
     workers, scheduler : executor settings (:func:`simulate.executor.map_tasks`).
     progress : bool
         Progress bar.
@@ -389,7 +478,11 @@ def attractor_census(
         tol_equilibrium=tol_equilibrium, tol_cycle=tol_cycle, max_k=int(max_k),
         merge_tol=merge_tol, lyapunov_time=float(lyapunov_time),
         lyapunov_dt=float(lyapunov_dt), lyapunov_threshold=float(lyapunov_threshold),
+        lyapunov_method=lyapunov_method, early_stop=bool(early_stop),
+        chunk=float(chunk) if chunk else float(t_record) / 4.0,
     )
+    if chunk is not None:
+        check_number("chunk", chunk, 0.0, None, lo_open=True)
     tasks = [(system, X0[i], pv, settings) for i in range(n_samples)]
     results = map_tasks(_census_task, tasks, workers=workers, scheduler=scheduler,
                         progress=progress, desc="attractor census")
@@ -425,7 +518,9 @@ def attractor_census(
     remap = {old: new for new, old in enumerate(
         [results_index for results_index in _order(attractors, labels)])}
     labels = np.array([remap.get(lab, -1) for lab in labels])
-    return Census(attractors, n_samples, n_failed, labels, system.params_dict(pv), settings, X0)
+    t_stop = np.array([r.get("t_stop", np.nan) for r in results])
+    return Census(attractors, n_samples, n_failed, labels, system.params_dict(pv), settings, X0,
+                  t_stop, [r["kind"] for r in results])
 
 
 def _order(attractors, labels):

@@ -17,7 +17,15 @@ features on a time grid (e.g. the smoothed rates of two excitatory assemblies):
    ``Q_AA τ_A = −1`` on the complement A of the target set;
 6. :func:`fit_dwell_scaling`: mean dwell time against system size N, fitted as an exponential
    ``T = a·exp(b·N)`` and a power law ``T = a·N^b`` by weighted least squares on log T, with
-   confidence intervals of b and the residual sum of squares of each.
+   confidence intervals of b and the residual sum of squares of each;
+7. :func:`gpcca_states`: the non-reversible spectral alternative to step 1 — k-means
+   microstates, their transition matrix at a lag, G-PCCA (:mod:`bifurcation.gpcca`) into
+   metastable sets, each time point labelled by the set of its microstate (with the same
+   milestoning as the core sets: points whose microstate membership is below ``core`` keep
+   the last set visited), plus the coarse chain and the mean first-passage times between the
+   sets computed from the microstate chain;
+8. :func:`telegraph`: a two-state Markov jump process on a grid (the synthetic reference of
+   the tests and benchmarks).
 
 Too few switches for a rate give a warning that says how many are needed.
 """
@@ -41,6 +49,8 @@ __all__ = [
     "fit_dwell_scaling",
     "SwitchingRate",
     "MIN_SWITCHES",
+    "gpcca_states",
+    "telegraph",
 ]
 
 MIN_SWITCHES = 30
@@ -301,3 +311,98 @@ def fit_dwell_scaling(N, mean_dwell, stderr=None, level: float = 0.95) -> dict:
                      "b_ci": (float(beta[1] - q * se_b), float(beta[1] + q * se_b)),
                      "chi2": chi2, "dof": dof}
     return out
+
+
+def telegraph(rates, t_end: float, dt: float, seed=0):
+    """Two-state Markov jump process sampled on a grid (vectorised).
+
+    Visits alternate 0, 1, 0, ...; the dwell in state s is exponential with rate
+    ``rates[s]``. Returns ``(t, labels, switch_times)`` with ``t = 0, dt, 2dt, ... < t_end``.
+    """
+    rates = np.asarray(rates, float)
+    if rates.shape != (2,) or np.any(rates <= 0):
+        raise ParameterError(f"rates = {rates.tolist()} must be two positive rates")
+    check_number("t_end", t_end, 0.0, None, lo_open=True)
+    check_number("dt", dt, 0.0, t_end, lo_open=True)
+    rng = np.random.default_rng(seed)
+    n = int(1.2 * t_end * rates.max() / 2 * (1 + rates.max() / rates.min())) + 20
+    switch = np.zeros(0)
+    while switch.size == 0 or switch[-1] < t_end:
+        d = rng.exponential(1.0, size=n) / rates[np.arange(switch.size, switch.size + n) % 2]
+        switch = np.concatenate([switch, (switch[-1] if switch.size else 0.0) + np.cumsum(d)])
+    switch = switch[switch < t_end]
+    t = np.arange(0.0, t_end, dt)
+    labels = (np.searchsorted(switch, t, side="right") % 2).astype(np.int64)
+    return t, labels, switch
+
+
+def gpcca_states(features, t=None, *, n_states: int = 2, n_micro: int = 30, lag: int = 1,
+                 core: float = 0.9, seed: int = 0) -> dict:
+    """Metastable states of a trajectory by G-PCCA on its microstate transition matrix.
+
+    The features (e.g. smoothed assembly rates on a regular grid, spacing ``dt``) are cut into
+    ``n_micro`` k-means microstates (:func:`bifurcation.gpcca.microstates`); the
+    non-reversible transition matrix T at ``lag`` steps is estimated by counting
+    (:func:`bifurcation.gpcca.transition_matrix`) and split by
+    :func:`bifurcation.gpcca.gpcca` into ``n_states`` metastable sets with memberships χ.
+    A time point is assigned to set j when its microstate's membership χ_j ≥ ``core``
+    (a core); otherwise it keeps the last set visited (milestoning).
+
+    Mean first-passage times between the sets from the microstate chain: with the
+    generator ``Q = (T − I)/(lag·dt)`` (whose hitting times equal those of the discrete
+    chain T), the expected time to reach the core of set j from each microstate
+    (:func:`mean_first_passage_times`), averaged over the core of set i with the stationary
+    distribution of T restricted to it.
+
+    Returns
+    -------
+    dict
+        ``labels`` (T,) metastable set per time point, ordered like
+        :func:`metastable_states` (by the first feature's mean), ``micro`` microstate labels,
+        ``T`` microstate transition matrix, ``result`` the :class:`GPCCAResult`,
+        ``mfpt`` (n_states, n_states) in time units of ``t``, ``stationary`` of T.
+    """
+    from .gpcca import gpcca, microstates, transition_matrix
+
+    X = np.asarray(features, float)
+    if X.ndim == 1:
+        X = X[:, None]
+    t = np.arange(len(X), dtype=float) if t is None else np.asarray(t, float)
+    check_number("core", core, 0.0, 1.0, lo_open=True)
+    micro, _ = microstates(X, n_micro, seed=seed)
+    T, _ = transition_matrix(micro, n_micro, lag)
+    res = gpcca(T, n_states)
+    # order the sets by the mean of the first feature (as metastable_states does)
+    means = [np.average(X[:, 0], weights=res.chi[micro, j]) for j in range(n_states)]
+    order = np.argsort(means)
+    chi = res.chi[:, order]
+    member = chi[micro]                                   # (T, n_states)
+    best = np.argmax(member, axis=1)
+    raw = np.where(member[np.arange(len(micro)), best] >= core, best, -1)
+    first = np.flatnonzero(raw >= 0)
+    if len(first) == 0:
+        raise ParameterError("no time point lies in a core; lower core")
+    raw[: first[0]] = raw[first[0]]
+    idx = np.where(raw >= 0, np.arange(len(raw)), 0)
+    np.maximum.accumulate(idx, out=idx)
+    labels = raw[idx]
+    # stationary distribution of T and mean first-passage times between the cores
+    w, v = np.linalg.eig(T.T)
+    pi = np.abs(np.real(v[:, np.argmin(np.abs(w - 1.0))]))
+    pi /= pi.sum()
+    dt = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
+    Q = (T - np.eye(len(T))) / (lag * dt)
+    cores = [np.flatnonzero(chi[:, j] >= core) for j in range(n_states)]
+    mfpt = np.zeros((n_states, n_states))
+    for j in range(n_states):
+        if len(cores[j]) == 0:
+            mfpt[:, j] = np.nan
+            continue
+        tau = mean_first_passage_times(Q, cores[j])
+        for i in range(n_states):
+            if i != j:
+                ci = cores[i]
+                mfpt[i, j] = (np.sum(pi[ci] * tau[ci]) / np.sum(pi[ci])) if len(ci) else np.nan
+    return {"labels": labels, "micro": micro, "T": T, "result": res, "chi": chi,
+            "coarse_T": res.coarse_T[np.ix_(order, order)], "mfpt": mfpt, "stationary": pi,
+            "lag_time": lag * dt}

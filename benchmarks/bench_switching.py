@@ -1,0 +1,132 @@
+"""Switching benchmarks (issue 10): rate estimation speed, and reduced-chain dwell times vs N.
+
+``rates``: switching rates from 10⁶ chain events (a two-state Markov jump process sampled on
+a grid with noisy features → core-set states → dwell times → exact-interval rates), target
+≤ 10 s. ``chain-dwell``: the finite-N Markov approximation chain
+(:class:`reduce.finite_size.FiniteMAChain`, multinomial tau-leap at Δt = h) of the
+two-assembly switching set at n_e per assembly 120/150/200, run in chunks that continue from
+the previous chunk's final state until every state has ``--min-visits`` complete visits (or
+``--t-max`` ms), analysed exactly like the network (``snnreduce switching`` defaults: 50-ms
+box smoothing, 10-ms steps, core sets 0.5, t_burn 200 ms).
+
+Run::
+
+    python benchmarks/bench_switching.py rates [--events 1000000]
+    python benchmarks/bench_switching.py chain-dwell --n-e 120 [--t-max 600000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+#: the switching set of docs/attractors_and_switching.md (n_e per assembly enters separately)
+SWITCHING_SET = {"topology": "two-assembly", "n_e_ref": 150, "n_i_ref": 100,
+                 "size_scaling": "S", "s_ee": 1.72, "s_ee_x": 0.28, "p_ee_x": 0.8, "lam": 7.0}
+#: the network's pooled mean dwell, ms, per n_e (docs/attractors_and_switching.md)
+NETWORK_DWELL_MS = {120: 211.0, 150: 300.0, 200: 514.0}
+
+
+def _mirrored_summary(analyse, act):
+    """``snnreduce switching`` analysis, with switches counted only between mirrored states.
+
+    k-means always returns two clusters; when the run never left one assembly's state both
+    centres of m = r_E1 − r_E2 lie on the same side of 0 and the "switches" are fluctuations
+    inside one state. Then no complete visit is counted and ``no_switch_bound_ms`` gives the
+    one-sided 95 % lower bound of the mean dwell, T/3 (P(no switch in T) = exp(−T/τ) ≥ 0.05).
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summary, series, _ = analyse([act], ["E1", "E2"], 50.0, 10.0, 0.0, 2, 200.0)
+    t, feat, labels = series[0]
+    centres = [float(np.mean(feat[labels == s])) if np.any(labels == s) else np.nan
+               for s in (0, 1)]
+    summary["state_mean_m_hz"] = centres
+    summary["mirrored"] = bool(centres[0] < 0 < centres[1])
+    if not summary["mirrored"]:
+        dur = float(t[-1] - t[0])
+        summary["states"] = {s: {"switches": 0} for s in ("0", "1")}
+        summary["no_switch_bound_ms"] = dur / 3.0
+    return summary
+
+
+def _chain_dwell(a):
+    import reduce
+    import simulate
+    from case_studies.cli.switching_cmd import analyse
+    from reduce.finite_size import FiniteMAChain
+    from simulate.activity import PopulationActivity
+
+    n_e = int(a.n_e)
+    n_i = int(round(2 * n_e / 3))
+    net = simulate.MarkovIFNetwork(n_e=n_e, n_i=n_i, **SWITCHING_SET)
+    ma = reduce.MarkovApproximation(net)
+    chain = FiniteMAChain(ma)
+    pops = list(ma.spec.populations)
+    sizes = {q: float(s) for q, s in zip(pops, ma.spec.sizes)}
+    store = a.store or f"/tmp/h7/chain_dwell_ne{n_e}.npz"
+    counts = {q: np.zeros(0) for q in pops}
+    x0, t_done, chunk_i, cpu = None, 0.0, 0, 0.0
+    if os.path.exists(store):
+        z = np.load(store)
+        counts = {q: z[q] for q in pops}
+        x0, t_done, chunk_i, cpu = z["x_last"], float(z["t_done"]), int(z["chunk"]), float(z["cpu"])
+    summary = None
+    while True:
+        if t_done > 0:
+            act = PopulationActivity(np.arange(len(counts[pops[0]])) * a.record_ms,
+                                     a.record_ms, counts, sizes)
+            summary = _mirrored_summary(analyse, act)
+            visits = [summary["states"].get(s, {}).get("switches", 0) for s in ("0", "1")]
+            print(json.dumps({"n_e": n_e, "t_done_ms": t_done, "visits": visits,
+                              "cpu_s": cpu}), flush=True)
+            if min(visits) >= a.min_visits or t_done >= a.t_max:
+                break
+        c0 = time.process_time()
+        res = chain.run(a.chunk, x0=x0, seed=a.seed + chunk_i, dt_record=a.record_ms)
+        cpu += time.process_time() - c0
+        for i, q in enumerate(pops):
+            counts[q] = np.concatenate([counts[q], res.spikes[:, i]])
+        x0 = res.x[-1]
+        t_done += a.chunk
+        chunk_i += 1
+        np.savez(store, x_last=x0, t_done=t_done, chunk=chunk_i, cpu=cpu,
+                 **{q: counts[q] for q in pops})
+    out = {"n_e": n_e, "n_i": n_i, "N": 2 * n_e + n_i, "scheme": chain.scheme,
+           "dt_ms": chain.dt, "t_ms": t_done, "cpu_s": cpu, "chunk_ms": a.chunk,
+           "seed": a.seed, "summary": summary,
+           "network_pooled_mean_dwell_ms": NETWORK_DWELL_MS.get(n_e)}
+    path = a.json or f"benchmarks/results/switching_chain_ne{n_e}.json"
+    with open(path, "w") as f:
+        json.dump(out, f, indent=2, default=float)
+    print(json.dumps(out, default=float))
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("chain-dwell")
+    c.add_argument("--n-e", type=int, required=True)
+    c.add_argument("--chunk", type=float, default=20000.0, help="ms per chunk")
+    c.add_argument("--t-max", type=float, default=600000.0, help="ms")
+    c.add_argument("--min-visits", type=int, default=40)
+    c.add_argument("--record-ms", type=float, default=5.0)
+    c.add_argument("--seed", type=int, default=100)
+    c.add_argument("--store", default=None)
+    c.add_argument("--json", default=None)
+    a = ap.parse_args(argv)
+    if a.cmd == "chain-dwell":
+        return _chain_dwell(a)
+
+
+if __name__ == "__main__":
+    main()
