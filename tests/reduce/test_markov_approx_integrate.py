@@ -88,11 +88,11 @@ def test_compiled_against_tight_reference(cycle_start, method):
     assert errs[1] < errs[0], errs
 
 
-def test_default_is_compiled_dopri5(cycle_start):
+def test_default_is_compiled_bs23(cycle_start):
     ma, x0, ref = cycle_start
     r = ma.simulate(5.0, x0=x0, t_burn=0.0)
-    assert r.method == "dopri5" and r.rtol == 1e-3 and r.atol == 1e-6
-    assert r.n_accept > 0 and r.nfev == 1 + 6 * (r.n_accept + r.n_reject)
+    assert r.method == "bs23" and r.rtol == 1e-3 and r.atol == 1e-6
+    assert r.n_accept > 0 and r.nfev == 1 + 3 * (r.n_accept + r.n_reject)
     # scipy methods keep their own defaults
     r2 = ma.simulate(1.0, x0=x0, method="RK45", t_burn=0.0)
     assert r2.rtol == 1e-6 and r2.atol == 1e-8
