@@ -17,7 +17,7 @@ gamma peak (Welch, 250-ms segments, band 20–200 Hz) per regime; JSON to
 mean and 95 % t-interval across seeds; JSON to ``benchmarks/results/finite_size_seeds.json``.
 ``dtconv``: stationary occupancy variances of the tau-leap at Δt = h, h/2, h/4 against the
 exact chain (first-order convergence), JSON to
-``benchmarks/results/finite_size_dt_convergence.json``.
+``benchmarks/results/finite_size_dt_convergence_seed<S>.json``.
 """
 
 from __future__ import annotations
@@ -283,7 +283,9 @@ def main(argv=None):
     if a.what == "speed":
         speed()
     elif a.what == "dtconv":
-        dt_convergence(a.t_end if a.t_end != 3000.0 else 20000.0, a.seed)
+        out = (a.out if a.out != ap.get_default("out")
+               else f"benchmarks/results/finite_size_dt_convergence_seed{a.seed}.json")
+        dt_convergence(a.t_end if a.t_end != 3000.0 else 20000.0, a.seed, out)
     elif a.what == "seeds":
         out = (a.out if a.out != ap.get_default("out")
                else "benchmarks/results/finite_size_seeds.json")

@@ -242,7 +242,7 @@ def test_exact_chain_covariance_matches_continuous_lna():
 
     Budget: 4 batch-mean standard errors (20 batches; measured ≈ 1.3 % for 10 s) + 4 % for
     the O(1/N) nonlinear corrections (measured: 20-s run 637.7 ± 5.7 vs LNA 642.9, −0.8 %,
-    benchmarks/results/finite_size_dt_convergence.json).
+    benchmarks/results/finite_size_dt_convergence_seed7.json).
     """
     from reduce.finite_size import MALinearNoise, find_equilibrium
 
