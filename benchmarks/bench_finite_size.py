@@ -199,6 +199,34 @@ def _dump_plain(out, obj):
         json.dump(obj, fh, indent=1)
 
 
+def seeds_table(path: str = "benchmarks/results/finite_size_seeds.json") -> str:
+    """Markdown table of a ``seeds`` result: mean ± 95 % half-width across seeds."""
+    with open(path) as fh:
+        d = json.load(fh)
+    summ = _summarise(d["runs"], d["lna"])
+
+    def cell(st, key, fmt):
+        if st is None or key not in st:
+            return "—"
+        v = st[key]
+        if isinstance(v, dict):
+            return f"{v['mean']:{fmt}} ± {v['ci95']:{fmt}}"
+        return f"{v:{fmt}}"
+
+    lines = ["| regime | model | n | rate E Hz | Var 1-ms E rate Hz² | peak Hz (250-ms Welch) "
+             "| peak Hz (100-ms Welch) | peak PSD Hz²/Hz |", "|---" * 8 + "|"]
+    for regime, models in summ.items():
+        for model in ("snn", "multinomial", "exact", "lna"):
+            st = models.get(model)
+            if st is None:
+                continue
+            n = st["rate_E"]["n"] if isinstance(st["rate_E"], dict) else "—"
+            lines.append(f"| {regime} | {model} | {n} | {cell(st, 'rate_E', '.1f')} | "
+                         f"{cell(st, 'var_E_1ms', '.0f')} | {cell(st, 'peak_hz', '.1f')} | "
+                         f"{cell(st, 'peak_hz_smooth', '.1f')} | {cell(st, 'peak_psd', '.2f')} |")
+    return "\n".join(lines)
+
+
 def _dump(out, runs, lna_rows, t_end, summary=None):
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
     with open(out + ".tmp", "w") as fh:
@@ -273,7 +301,7 @@ def compare(t_end: float = 3000.0, seed: int = 1,
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=("speed", "compare", "seeds", "dtconv"))
+    ap.add_argument("what", choices=("speed", "compare", "seeds", "dtconv", "table"))
     ap.add_argument("--seeds", type=int, nargs="+", default=[11, 12, 13, 14, 15, 16])
     ap.add_argument("--schemes", nargs="+", default=["multinomial"])
     ap.add_argument("--t-end", type=float, default=3000.0)
@@ -282,6 +310,9 @@ def main(argv=None):
     a = ap.parse_args(argv)
     if a.what == "speed":
         speed()
+    elif a.what == "table":
+        print(seeds_table(a.out if a.out != ap.get_default("out")
+                          else "benchmarks/results/finite_size_seeds.json"))
     elif a.what == "dtconv":
         out = (a.out if a.out != ap.get_default("out")
                else f"benchmarks/results/finite_size_dt_convergence_seed{a.seed}.json")
