@@ -63,19 +63,28 @@ def single():
 
 
 def cond():
-    for K, sc in [(100, "const"), (300, "const"), (300, "sqrt"), (300, "log"),
-                  (1000, "const"), (1000, "sqrt"), (1000, "log")]:
-        a = float(ConductanceTheory.coupling(np.array([K]), sc, 0.01, 100.0)[0])
-        net = simulate.ConductanceLIFNetwork(K=K, a=a, nu_x=20.0, c=(10.0 if K <= 300 else 2.0))
-        t = time.time()
-        traj = net.run(t_end=1200.0, seed=1, progress=False, record_spikes=True)
-        m, se = blocks(traj, 200.0, 1200.0)
-        kw = dict(K=K, a=a, nu_x=20.0)
-        fp = ConductanceTheory(**kw).self_consistent()
-        fm = ConductanceTheory(noise="multiplicative", **kw).self_consistent()
-        print(f"| {K} | {sc} | {a:.5f} | {m:.1f} ± {se:.1f} | {mean_cv(traj, 200, 1200):.3f} | "
-              f"{fp.rates_hz[0]:.1f} (CV {fp.extra['cv'][0]:.3f}) | {fm.rates_hz[0]:.1f} | "
-              f"{time.time() - t:.0f} s", flush=True)
+    """Rate and CV of the network (c = 10 at every K) vs the self-consistent theory (additive
+    and multiplicative) and the open-loop transfer at the measured rate; the same runs as
+    tests/reduce/test_meanfield_network_scalings_slow.py."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "reduce"))
+    from meanfield_network import simulate_point, theory_point
+
+    print("| K | scaling | a | sim rate (Hz) | sim CV | additive rate (CV) | multiplicative "
+          "rate (CV) | open loop Φ(ν_sim): additive, multiplicative | CPU |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for K, sc, t_end, t_burn in [(100, "const", 1200.0, 200.0), (300, "const", 1200.0, 200.0),
+                                 (300, "sqrt", 1200.0, 200.0), (300, "log", 1200.0, 200.0),
+                                 (1000, "const", 400.0, 100.0), (1000, "sqrt", 400.0, 100.0),
+                                 (1000, "log", 400.0, 100.0)]:
+        c0 = time.process_time()
+        s = simulate_point(K, sc, c=10.0, t_end=t_end, t_burn=t_burn, seed=1)
+        T = theory_point(K, sc, nu_sim=s["rate_hz"])
+        A, M = T["additive"], T["multiplicative"]
+        print(f"| {K} | {sc} | {s['a']:.5f} | {s['rate_hz']:.1f} ± {s['rate_se']:.1f} | "
+              f"{s['cv']:.3f} ± {s['cv_se']:.3f} | {A['rate_hz']:.1f} ({A['cv']:.3f}) | "
+              f"{M['rate_hz']:.1f} ({M['cv']:.3f}) | {A['open_loop_rate_hz']:.1f} "
+              f"({A['open_loop_cv']:.3f}), {M['open_loop_rate_hz']:.1f} "
+              f"({M['open_loop_cv']:.3f}) | {time.process_time() - c0:.0f} s |", flush=True)
 
 
 def brunel():

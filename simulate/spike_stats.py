@@ -172,7 +172,7 @@ def summary_stats(obj, t_start=None, t_stop=None, min_spikes=3) -> dict:
 
 def population_oscillation(obj, pop: str = "E", t_start: float | None = None,
                            t_stop: float | None = None, bin_ms: float = 1.0,
-                           segment_ms: float = 256.0) -> dict:
+                           segment_ms: float = 256.0, f_split: float = 20.0) -> dict:
     """Synchrony of a population: modulation, spectral peak and Fano factor of its rate.
 
     The spikes of population ``pop`` in [t_start, t_stop) are counted in bins of ``bin_ms``
@@ -183,9 +183,13 @@ def population_oscillation(obj, pop: str = "E", t_start: float | None = None,
       (shot noise only);
     - ``fano`` = var(c)/mean(c) (1 for independent Poisson neurons);
     - ``peak_hz``, ``peak_over_floor``: the frequency of the largest value of the Welch power
-      spectral density of x (segments of ``segment_ms``, Hann window, f > 0) and that value
-      divided by the shot-noise floor S₀ = 2ν/N of N independent Poisson neurons of rate ν
-      (one-sided density, Hz²/Hz).
+      spectral density S(f) of x (segments of ``segment_ms``, Hann window) above ``f_split``
+      and that value divided by the shot-noise floor S₀ = 2ν/N of N independent Poisson
+      neurons of rate ν (one-sided density, Hz²/Hz);
+    - ``peak_over_low``: S(peak) divided by the mean of S over [4 Hz, ``f_split``]. For
+      noise driving a damped linear resonance of quality factor Q (frequency ω₀, damping
+      γ = ω₀/Q), S(ω₀)/S(0) = Q²: a ratio below 4 means Q < 2, fluctuations that lose their
+      phase within a period or so; a sustained collective oscillation gives a large ratio.
 
     Parameters
     ----------
@@ -195,6 +199,8 @@ def population_oscillation(obj, pop: str = "E", t_start: float | None = None,
         Window in ms (defaults: the trajectory's t_burn and t_end).
     bin_ms, segment_ms : float
         Count bin and spectral segment, ms.
+    f_split : float
+        Lower end (Hz) of the band searched for the peak; the low band is [4, f_split].
 
     Returns
     -------
@@ -217,13 +223,20 @@ def population_oscillation(obj, pop: str = "E", t_start: float | None = None,
     if mean_c <= 0:
         return {"rel_modulation": float("nan"), "poisson_modulation": float("nan"),
                 "fano": float("nan"), "peak_hz": float("nan"),
-                "peak_over_floor": float("nan"), "rate_hz": 0.0}
+                "peak_over_floor": float("nan"), "peak_over_low": float("nan"),
+                "rate_hz": 0.0}
     x = 1000.0 * c / (n * bin_ms)
     nper = min(len(x), int(round(segment_ms / bin_ms)))
     f, psd = welch(x, fs=1000.0 / bin_ms, window="hann", nperseg=nper, noverlap=nper // 2,
                    detrend="constant", scaling="density")
-    j = 1 + int(np.argmax(psd[1:]))
+    hi = f > f_split
+    low = (f >= 4.0) & (f <= f_split)
+    if not (np.any(hi) and np.any(low)):
+        raise ParameterError(f"f_split = {f_split:g} Hz leaves no low band [4 Hz, f_split] or "
+                             f"no band above it (resolution {f[1]:g} Hz, Nyquist {f[-1]:g} Hz)")
+    j = int(np.flatnonzero(hi)[np.argmax(psd[hi])])
     nu = x.mean()
     return {"rel_modulation": float(x.std() / nu), "poisson_modulation": float(1 / np.sqrt(mean_c)),
             "fano": float(c.var() / mean_c), "peak_hz": float(f[j]),
-            "peak_over_floor": float(psd[j] / (2.0 * nu / n)), "rate_hz": float(nu)}
+            "peak_over_floor": float(psd[j] / (2.0 * nu / n)),
+            "peak_over_low": float(psd[j] / psd[low].mean()), "rate_hz": float(nu)}

@@ -94,3 +94,36 @@ def test_external_poisson_input_is_independent_across_neurons():
     assert abs(fano - (1 - p)) <= 4 * math.sqrt(2.0 / c.size), fano
     mean = n * s * p
     assert abs(c.mean() - mean) <= 4 * math.sqrt(mean * (1 - p) / c.size), (c.mean(), mean)
+
+
+def _population_spikes(rng, n, rate_hz, t_ms, modulation=0.0, f0_hz=0.0):
+    """Spikes of n neurons, inhomogeneous Poisson with rate ν(1 + m sin 2π f0 t), per 1-ms bin
+    (times uniform inside the bin, ids uniform)."""
+    t = np.arange(t_ms) + 0.5
+    lam = n * rate_hz / 1000.0 * (1.0 + modulation * np.sin(2 * np.pi * f0_hz * t / 1000.0))
+    c = rng.poisson(lam)
+    ts = np.repeat(np.arange(t_ms), c) + rng.random(c.sum())
+    return ts, rng.integers(0, n, c.sum()), {"E": n}
+
+
+def test_population_oscillation_closed_forms():
+    """Independent Poisson neurons: Fano factor 1, modulation 1/√(mean count). A rate modulated
+    by m sin 2πf₀t: the peak at f₀ and modulation² = (m s)²/2 + 1/(mean count), s = sinc of
+    the 1-ms bin, sin(π f₀ dt)/(π f₀ dt). Statistical: the sample variance over B bins has
+    relative SE √(2/B); 4 SE."""
+    from simulate.spike_stats import population_oscillation
+
+    rng = np.random.default_rng(3)
+    n, nu, T = 1000, 20.0, 20000
+    flat = population_oscillation(_population_spikes(rng, n, nu, T), "E", 0.0, float(T))
+    tol = 4 * math.sqrt(2.0 / T)
+    assert abs(flat["fano"] - 1.0) <= tol
+    assert abs(flat["rel_modulation"] / flat["poisson_modulation"] - 1.0) <= tol / 2 + 1e-3
+    assert flat["peak_over_low"] < 4.0                 # no peak above the low band
+    m, f0 = 0.5, 100.0
+    mod = population_oscillation(_population_spikes(rng, n, nu, T, m, f0), "E", 0.0, float(T))
+    s = math.sin(math.pi * f0 / 1000.0) / (math.pi * f0 / 1000.0)
+    expected = math.sqrt((m * s) ** 2 / 2 + 1.0 / (n * nu / 1000.0))
+    assert abs(mod["peak_hz"] - f0) <= 1000.0 / 256
+    assert abs(mod["rel_modulation"] / expected - 1.0) <= tol
+    assert mod["peak_over_low"] > 100.0
