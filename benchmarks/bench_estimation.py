@@ -97,7 +97,7 @@ def bench_memory(B=35, T=2001):
     return out
 
 
-def bench_fit(t_end=2000.0, bootstrap=100, workers=2):
+def bench_fit(t_end=2000.0, bootstrap=100, workers=2, features="kicks"):
     import simulate
     from reduce.estimation import TransitionRateEstimator
 
@@ -107,17 +107,21 @@ def bench_fit(t_end=2000.0, bootstrap=100, workers=2):
     sim_s = time.perf_counter() - t0
     warnings.simplefilter("ignore")
     # warm-up (compile or cache load)
-    TransitionRateEstimator("ma", features="kicks", bootstrap=2, workers=workers).fit([tr])
-    est = TransitionRateEstimator("ma", features="kicks", t_burn=200.0)
+    TransitionRateEstimator("ma", features=features, bootstrap=2, workers=workers).fit([tr])
+    est = TransitionRateEstimator("ma", features=features, t_burn=200.0)
     est.fit([tr])
     m = est.fetch_model()
     rows = int(len(tr["samples/t"]) - 1 - 2000)
     out = {"simulate_s": sim_s, "samples": rows, "transitions": m.n_transitions,
-           "features_per_population": 2, "fit": dict(est.timings)}
-    est_b = TransitionRateEstimator("ma", features="kicks", t_burn=200.0,
-                                    bootstrap=bootstrap, workers=workers)
-    est_b.fit([tr])
-    out["bootstrap"] = {"replicates": bootstrap, "workers": workers, **est_b.timings}
+           "features": features, "features_per_population": len(m.feature_names) // 2,
+           "fit": dict(est.timings),
+           "selection": {k: v for k, v in (m.provenance["feature_selection"] or {}).items()
+                         if k != "with_products"}}
+    if bootstrap:
+        est_b = TransitionRateEstimator("ma", features=features, t_burn=200.0,
+                                        bootstrap=bootstrap, workers=workers)
+        est_b.fit([tr])
+        out["bootstrap"] = {"replicates": bootstrap, "workers": workers, **est_b.timings}
     return out
 
 
@@ -125,18 +129,25 @@ def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="smaller sizes (smoke run)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--features", default="kicks", help="'kicks' (default) or 'kicks2'")
+    ap.add_argument("--bootstrap", type=int, default=None, help="replicates (default 100)")
+    ap.add_argument("--only", default="all", choices=("all", "fit"),
+                    help="'fit': only the fit benchmark, written to estimation_fit_<F>.json")
     a = ap.parse_args(argv)
     res = {"machine": {"cpus": os.cpu_count(),
                        "load_avg": os.getloadavg() if hasattr(os, "getloadavg") else None},
            "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
-    res["counting"] = bench_counting(10**6 if a.quick else 10**7)
-    print("counting", json.dumps(res["counting"]), flush=True)
-    res["memory"] = bench_memory()
-    print("memory", json.dumps(res["memory"]), flush=True)
-    res["fit"] = bench_fit(600.0 if a.quick else 2000.0, 10 if a.quick else 100, a.workers)
+    if a.only == "all":
+        res["counting"] = bench_counting(10**6 if a.quick else 10**7)
+        print("counting", json.dumps(res["counting"]), flush=True)
+        res["memory"] = bench_memory()
+        print("memory", json.dumps(res["memory"]), flush=True)
+    boot = a.bootstrap if a.bootstrap is not None else (10 if a.quick else 100)
+    res["fit"] = bench_fit(600.0 if a.quick else 2000.0, boot, a.workers, a.features)
     print("fit", json.dumps(res["fit"]), flush=True)
     res["machine"]["load_avg_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
-    out = Path(__file__).parent / "results" / "estimation.json"
+    name = "estimation.json" if a.only == "all" else f"estimation_fit_{a.features}.json"
+    out = Path(__file__).parent / "results" / name
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(res, indent=1, default=float))
     return res

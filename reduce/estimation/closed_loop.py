@@ -169,9 +169,13 @@ def main(argv=None):
 
     singles = [_fit(wd / f"model_single_{feat}_r{rep}.h5", [trajs[0.8][rep]])
                for rep in range(a.seeds)]
-    model_b = _fit(wd / f"model_multi_{feat}_b{a.bootstrap}.h5", [trajs[p][0] for p in fit_p],
-                   bootstrap=a.bootstrap, workers=a.workers, seed=2)
-    res["models"] = {"single_r0": singles[0].summary(), "multi": model_b.summary()}
+    res["models"] = {"single_r0": singles[0].summary()}
+    model_b = None
+    if stages & {"rates", "hopf"}:
+        model_b = _fit(wd / f"model_multi_{feat}_b{a.bootstrap}.h5",
+                       [trajs[p][0] for p in fit_p], bootstrap=a.bootstrap,
+                       workers=a.workers, seed=2)
+        res["models"]["multi"] = model_b.summary()
     _save(res, a.out)
 
     if "rates" in stages:

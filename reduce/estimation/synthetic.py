@@ -25,14 +25,16 @@ from simulate.trajectory import Trajectory
 __all__ = ["synthetic_trajectory", "loglinear_generator"]
 
 
-def loglinear_generator(a, b=None):
-    """``G(x)``: off-diagonal rates exp(a_ij + b_ij x) (−inf in a: no transition)."""
+def loglinear_generator(a, b=None, c=None):
+    """``G(x)``: off-diagonal rates exp(a_ij + b_ij x + c_ij x²) (−inf in a: no transition;
+    ``c`` = None: log-linear)."""
     a = np.asarray(a, float)
     b = np.zeros_like(a) if b is None else np.asarray(b, float)
+    c = np.zeros_like(a) if c is None else np.asarray(c, float)
 
     def G(x):
         with np.errstate(over="ignore"):
-            R = np.where(np.isfinite(a), np.exp(a + b * x), 0.0)
+            R = np.where(np.isfinite(a), np.exp(a + b * x + c * x * x), 0.0)
         np.fill_diagonal(R, 0.0)
         R[np.diag_indices(len(R))] = -R.sum(axis=1)
         return R

@@ -436,17 +436,6 @@ def test_three_populations_e1_e2_i():
 
 
 # ------------------------------------------------------------------------------ products
-def _quadratic_generator(a, b, c):
-    """Off-diagonal rates exp(a + b x + c x^2) (the truth for the product features)."""
-    def G(x):
-        with np.errstate(over="ignore"):
-            R = np.where(np.isfinite(a), np.exp(a + b * x + c * x * x), 0.0)
-        np.fill_diagonal(R, 0.0)
-        R[np.diag_indices(len(R))] = -R.sum(axis=1)
-        return R
-    return G
-
-
 B_LIN = np.zeros((3, 3))
 B_LIN[0, 1], B_LIN[1, 2], B_LIN[2, 0] = 0.6, -0.4, 0.2
 C_QUAD = np.zeros((3, 3))
@@ -456,7 +445,7 @@ QUAD = ["kick_mean/EE", "kick_mean/EE*kick_mean/EE"]
 
 @pytest.fixture(scope="module")
 def quad_model():
-    G = _quadratic_generator(A3, B_LIN, C_QUAD)
+    G = loglinear_generator(A3, B_LIN, C_QUAD)     # log r = a + b x + c x^2
     tr = synthetic_trajectory({"E": G}, {"E": 200}, 800.0, record_dt=0.5, seed=13,
                               mode="events", params={"p_ee": 0.3, "tau_ee": 2.0},
                               feature=lambda t: 1.0 + np.sin(2 * np.pi * t / 37.0)
