@@ -37,10 +37,10 @@ from numba import njit
 from .rng import (
     alias_build,
     alias_draw_at,
+    alias_rows_flat,
     binom_pmf,
     next_u64,
     poisson,
-    poisson_alias_rows,
     poisson_tail,
     uniform,
     zig_slow,
@@ -53,7 +53,7 @@ _HT = 256  # pending-kick counts below this draw releases from per-count alias r
 _KP = 24   # Poisson alias rows: outcomes 0..23 and a tail outcome
 
 __all__ = ["run_fixed", "sample_state", "bin_index", "fanout_setup", "fanout_tables",
-           "apply_kicks", "end_of_step"]
+           "apply_kicks", "record_spike", "end_of_step"]
 
 
 @njit(cache=True, inline="always")
@@ -176,6 +176,19 @@ def apply_kicks(s, H, rel, pop, nsp, n_now, spikers, p, use_conn, conn, fo_prob,
             H[r, i] = h if h > 0 else 0
 
 
+@njit(cache=True, inline="always")
+def record_spike(i, q, t, V, ref, nsp, spikers, n_now, spk_t, spk_i, n_spk):
+    """Neuron i (population q) spikes at time t: V ← 0, refractory, counted in ``nsp[q]``,
+    listed among the step's spikers and in the spike record. Returns ``(n_now, n_spk)``."""
+    V[i] = 0.0
+    ref[i] = 1
+    nsp[q] += 1
+    spikers[n_now] = i
+    spk_t[n_spk] = t
+    spk_i[n_spk] = i
+    return n_now + 1, n_spk + 1
+
+
 @njit(cache=True)
 def end_of_step(step, bin0, rate_steps, rate_counts, nsp, n_smp, rec_steps, V, ref, H, pop,
                 edges, hist, refc, kmean, kvar, do_coarse, cedges, coarse, sizes):
@@ -225,20 +238,7 @@ def run_fixed(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m, 
     inv_span = 1.0 / (M + M_r)
     leak = dt / tau_m if tau_m > 0.0 else 0.0
     W = _KP + 1
-    pa_prob = np.empty((P * P, _HT, W))
-    pa_alias = np.empty((P * P, _HT, W), np.int64)
-    pa_c = np.empty((P * P, _HT))
-    pa_p = np.empty((P * P, _HT))
-    w_pmf = np.empty(W)
-    w_s = np.empty(W, np.int64)
-    w_l = np.empty(W, np.int64)
-    for pw in range(P * P):
-        poisson_alias_rows(qrel[pw], _HT, _KP, pa_prob[pw], pa_alias[pw], pa_c[pw], pa_p[pw],
-                           w_pmf, w_s, w_l)
-    pa_prob = pa_prob.reshape(-1)
-    pa_alias = pa_alias.reshape(-1)
-    pa_c = pa_c.reshape(-1)
-    pa_p = pa_p.reshape(-1)
+    pa_prob, pa_alias, pa_c, pa_p = alias_rows_flat(False, qrel, _HT, _KP)
     fo_prob, fo_alias, pmf, w_small, w_large, w, spikers, nsp, rel = fanout_setup(sizes)
     zkn = _ZKN
     zwn = _ZWN
@@ -294,14 +294,8 @@ def run_fixed(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m, 
             if v < -M_r:
                 v = -M_r
             if v > M:
-                V[i] = 0.0
-                ref[i] = 1
-                nsp[q] += 1
-                spikers[n_now] = i
-                n_now += 1
-                spk_t[n_spk] = t_end_step
-                spk_i[n_spk] = i
-                n_spk += 1
+                n_now, n_spk = record_spike(i, q, t_end_step, V, ref, nsp, spikers, n_now, spk_t,
+                                            spk_i, n_spk)
             else:
                 V[i] = v
         # 3. pending kicks

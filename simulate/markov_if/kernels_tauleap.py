@@ -31,16 +31,14 @@ import math
 import numpy as np
 from numba import njit
 
-from .kernels_fixed import apply_kicks, end_of_step, fanout_setup, fanout_tables
-from .rng import (
-    alias_draw_at,
-    binom_alias_rows,
-    binom_tail,
-    binomial,
-    poisson_alias_rows,
-    poisson_tail,
-    uniform,
+from .kernels_fixed import (
+    apply_kicks,
+    end_of_step,
+    fanout_setup,
+    fanout_tables,
+    record_spike,
 )
+from .rng import alias_draw_at, alias_rows_flat, binom_tail, binomial, poisson_tail, uniform
 
 _HT = 256  # pending-kick counts below this draw releases from per-count alias rows
 _KB = 16   # alias rows: outcomes 0..15 and a tail outcome
@@ -72,31 +70,10 @@ def run_tauleap(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m
                 for k in range(1, W):
                     ipow[pw, k] = ipow[pw, k - 1] * (1.0 - S[q, r] / (M + M_r))
     decay = math.exp(-dt / tau_m) if tau_m > 0.0 else 1.0
-    ba_prob = np.empty((P * P, _HT, W))
-    ba_alias = np.empty((P * P, _HT, W), np.int64)
-    ba_c = np.empty((P * P, _HT))
-    ba_p = np.empty((P * P, _HT))
-    w_pmf = np.empty(W)
-    w_s = np.empty(W, np.int64)
-    w_l = np.empty(W, np.int64)
-    for pw in range(P * P):
-        binom_alias_rows(rrel[pw], _HT, _KB, ba_prob[pw], ba_alias[pw], ba_c[pw], ba_p[pw],
-                         w_pmf, w_s, w_l)
-    ba_prob = ba_prob.reshape(-1)
-    ba_alias = ba_alias.reshape(-1)
-    ba_c = ba_c.reshape(-1)
-    ba_p = ba_p.reshape(-1)
-    # external kicks: row 1 of Poisson alias rows with unit mean lam*dt
+    ba_prob, ba_alias, ba_c, ba_p = alias_rows_flat(True, rrel, _HT, _KB)
+    # external kicks: row 1 of the Poisson alias rows of unit mean λ_q·Δt
     mu_ext = lam * dt
-    ea_prob = np.empty((P, 2, W))
-    ea_alias = np.empty((P, 2, W), np.int64)
-    ea_c = np.empty((P, 2))
-    ea_p = np.empty((P, 2))
-    for q in range(P):
-        poisson_alias_rows(mu_ext[q], 2, _KB, ea_prob[q], ea_alias[q], ea_c[q], ea_p[q],
-                           w_pmf, w_s, w_l)
-    ea_prob = ea_prob.reshape(-1)
-    ea_alias = ea_alias.reshape(-1)
+    ea_prob, ea_alias, ea_c, ea_p = alias_rows_flat(False, mu_ext, 2, _KB)
     fo_prob, fo_alias, pmf, w_small, w_large, w, spikers, nsp, zero = fanout_setup(sizes)
     rel = np.zeros(P, np.int64)
     n_spk = 0
@@ -147,19 +124,13 @@ def run_tauleap(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m
                         v = -M_r + (v + M_r) * ipow[pw, 1] ** rr
             ke = alias_draw_at(s, ea_prob, ea_alias, (q * 2 + 1) * W, _KB)
             if ke == _KB:
-                ke = poisson_tail(s, _KB, mu_ext[q], ea_c[q, 1], ea_p[q, 1])
+                ke = poisson_tail(s, _KB, mu_ext[q], ea_c[q * 2 + 1], ea_p[q * 2 + 1])
             v += ke + ve
             if v < -M_r:
                 v = -M_r
             if v >= M:
-                V[i] = 0.0
-                ref[i] = 1
-                nsp[q] += 1
-                spikers[n_now] = i
-                n_now += 1
-                spk_t[n_spk] = t_end_step
-                spk_i[n_spk] = i
-                n_spk += 1
+                n_now, n_spk = record_spike(i, q, t_end_step, V, ref, nsp, spikers, n_now, spk_t,
+                                            spk_i, n_spk)
             else:
                 V[i] = v
         # 4. new kicks

@@ -40,7 +40,7 @@ from numba import njit
 __all__ = ["seed_state", "next_u64", "uniform", "poisson", "poisson_small", "poisson_tab",
            "binomial", "binomial_pow", "binom_pmf", "alias_build", "alias_draw", "zig_tables",
            "zig_slow", "poisson_alias_rows", "poisson_alias_draw", "binom_alias_rows",
-           "binom_alias_draw", "alias_draw_at", "poisson_tail", "binom_tail"]
+           "binom_alias_draw", "alias_draw_at", "poisson_tail", "binom_tail", "alias_rows_flat"]
 
 _U53 = 1.0 / 9007199254740992.0  # 2**-53
 _E30 = math.exp(-30.0)
@@ -436,3 +436,32 @@ def binom_alias_draw(s, prob_row, alias_row, K, n, pp, c, pK1):
     if k < K:
         return k
     return binom_tail(s, K, n, pp, c, pK1)
+
+
+# ----------------------------------------------------------------------------- flat rows
+@njit(cache=True)
+def alias_rows_flat(binomial_law, units, n_rows, K):
+    """Alias rows of :func:`binom_alias_rows` (``binomial_law``) or :func:`poisson_alias_rows`
+    for every value of ``units`` (success probability, or Poisson mean per count), in flat
+    arrays: row h of unit j starts at ``(j*n_rows + h)*(K + 1)`` in ``prob``/``alias``, and its
+    tail constants are ``tail_c[j*n_rows + h]``, ``tail_p[j*n_rows + h]``.
+
+    Returns ``(prob, alias, tail_c, tail_p)``.
+    """
+    n_u = units.shape[0]
+    W = K + 1
+    prob = np.empty((n_u, n_rows, W))
+    alias = np.empty((n_u, n_rows, W), np.int64)
+    tail_c = np.empty((n_u, n_rows))
+    tail_p = np.empty((n_u, n_rows))
+    pmf = np.empty(W)
+    small = np.empty(W, np.int64)
+    large = np.empty(W, np.int64)
+    for j in range(n_u):
+        if binomial_law:
+            binom_alias_rows(units[j], n_rows, K, prob[j], alias[j], tail_c[j], tail_p[j], pmf,
+                             small, large)
+        else:
+            poisson_alias_rows(units[j], n_rows, K, prob[j], alias[j], tail_c[j], tail_p[j],
+                               pmf, small, large)
+    return prob.reshape(-1), alias.reshape(-1), tail_c.reshape(-1), tail_p.reshape(-1)
