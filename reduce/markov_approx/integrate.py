@@ -8,11 +8,15 @@ so the problem is not stiff at the tolerances of interest and an explicit pair w
 Jacobians or LU factorisations, compiled together with the right-hand side, is the cheapest
 integrator (docs/markov_approx.md, "Speed").
 
-Methods (Butcher tableaux below; both FSAL, i.e. the last stage is ``f(x_{n+1})``):
+Methods (Butcher tableaux below; both FSAL, i.e. the last stage is ``f(x_{n+1})``; local
+extrapolation, the higher-order solution is propagated):
 
-``"dopri5"``  Dormand–Prince 5(4), 7 stages (6 new evaluations per step), local
-              extrapolation (the 5th-order solution is propagated).
-``"bs23"``    Bogacki–Shampine 3(2), 4 stages (3 new evaluations per step).
+``"bs23"``    Bogacki–Shampine 3(2), 4 stages (3 new evaluations per step); the default of
+              ``ma.simulate`` with rtol 1e-3, atol 1e-6 (one simulated second at the
+              defaults: 1.8e4 rhs; rates and period within 4e-5, MFE peak heights within
+              6e-4 of DOP853 at rtol 1e-11).
+``"dopri5"``  Dormand–Prince 5(4), 7 stages (6 new evaluations per step): 1.36× the cost
+              at equal tolerance, 5–20× smaller errors.
 
 Step-size control (Hairer–Nørsett–Wanner I, §II.4): with the weighted RMS norm
 
