@@ -139,20 +139,28 @@ def _fixed_indegree(rng, n_pre, n_post, k):
     return pre, post
 
 
+def _device(b2, device, build_dir, name, dt_ms, seed):
+    """Select the device (C++ standalone in one fixed build folder, so unchanged sources are
+    not recompiled for the next seed; or runtime with Cython), the step and the seed."""
+    from brian2 import ms
+
+    if device == "cpp_standalone":
+        build_dir = build_dir or os.path.join(tempfile.gettempdir(), name)
+        b2.set_device("cpp_standalone", directory=build_dir, build_on_run=False)
+    else:
+        b2.prefs.codegen.target = "cython"
+    b2.defaultclock.dt = dt_ms * ms
+    b2.seed(seed)
+    return build_dir
+
+
 def sanzeni(seed: int, t_end_ms: float, K: int, c: float, a: float, g: float, nu_x: float,
             gamma: float, dt_ms: float, t_burn_ms: float, device: str = "cpp_standalone",
             build_dir: str | None = None):
     b2 = _brian()
     from brian2 import Hz, ms, mV
 
-    if device == "cpp_standalone":
-        # one fixed build folder: unchanged sources are not recompiled for the next seed
-        build_dir = build_dir or os.path.join(tempfile.gettempdir(), "b2_sanzeni_build")
-        b2.set_device("cpp_standalone", directory=build_dir, build_on_run=False)
-    else:
-        b2.prefs.codegen.target = "cython"
-    b2.defaultclock.dt = dt_ms * ms
-    b2.seed(seed)
+    build_dir = _device(b2, device, build_dir, "b2_sanzeni_build", dt_ms, seed)
     rng = np.random.default_rng(seed + 1000)
     n = int(round(c * K))
     k_i = int(round(gamma * K))
@@ -213,13 +221,7 @@ def brunel(seed: int, t_end_ms: float, n_e: int, K: int, gamma: float, J: float,
     b2 = _brian()
     from brian2 import Hz, ms, mV
 
-    if device == "cpp_standalone":
-        build_dir = build_dir or os.path.join(tempfile.gettempdir(), "b2_brunel_build")
-        b2.set_device("cpp_standalone", directory=build_dir, build_on_run=False)
-    else:
-        b2.prefs.codegen.target = "cython"
-    b2.defaultclock.dt = dt_ms * ms
-    b2.seed(seed)
+    build_dir = _device(b2, device, build_dir, "b2_brunel_build", dt_ms, seed)
     rng = np.random.default_rng(seed + 2000)
     n_i = int(round(gamma * n_e))
     k_i = int(round(gamma * K))
