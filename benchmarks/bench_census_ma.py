@@ -35,6 +35,7 @@ def main(argv=None):
     ap.add_argument("--chunk", type=float, default=None, help="early-stop chunk, ms")
     ap.add_argument("--dt-out", type=float, default=None, help="record spacing, ms")
     ap.add_argument("--rtol", type=float, default=1e-6)
+    ap.add_argument("--atol", type=float, default=1e-8, help="absolute tolerance (neurons)")
     ap.add_argument("--lyapunov-time", type=float, default=0.0,
                     help="ms of Lyapunov estimate (separation method) for aperiodic runs")
     ap.add_argument("--json", default=None)
@@ -51,7 +52,7 @@ def main(argv=None):
     t0, c0 = time.perf_counter(), time.process_time()
     census = attractor_census(
         ode, MASampler(ma), a.samples, t_transient=a.t_transient, t_record=a.t_record,
-        observable=a.observable, max_k=a.max_k, rtol=a.rtol, atol=1e-8, workers=a.workers,
+        observable=a.observable, max_k=a.max_k, rtol=a.rtol, atol=a.atol, workers=a.workers,
         early_stop=a.early_stop, chunk=a.chunk, dt_out=a.dt_out,
         lyapunov_time=a.lyapunov_time, lyapunov_method="separation", lyapunov_dt=1.0,
         progress=False)
@@ -61,7 +62,7 @@ def main(argv=None):
         "samples": a.samples, "workers": a.workers, "p_ei": a.p_ei,
         "t_transient_ms": a.t_transient, "t_record_ms": a.t_record, "max_k": a.max_k,
         "observable": a.observable, "early_stop": a.early_stop, "chunk_ms": a.chunk,
-        "rtol": a.rtol, "lyapunov_time_ms": a.lyapunov_time,
+        "rtol": a.rtol, "atol": a.atol, "lyapunov_time_ms": a.lyapunov_time,
         "wall_s": wall, "parent_cpu_s": time.process_time() - c0,
         "children_cpu_s": cpu_children,
         "cpu_s_per_sample": (time.process_time() - c0 + cpu_children) / a.samples,

@@ -23,6 +23,7 @@ import os
 import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
@@ -111,6 +112,87 @@ def _chain_dwell(a):
     return out
 
 
+def _double_well_rates(L, barrier):
+    """Birth-death chain on {0..L} in the potential U(x) = barrier (x² − 1)², x = 2i/L − 1:
+    up/down rates exp(−ΔU/2) (detailed balance with π ∝ exp(−U))."""
+    x = 2 * np.arange(L + 1) / L - 1
+    U = barrier * (x * x - 1) ** 2
+    up = np.zeros(L + 1)
+    down = np.zeros(L + 1)
+    up[:-1] = np.exp(-(U[1:] - U[:-1]) / 2)
+    down[1:] = np.exp(-(U[:-1] - U[1:]) / 2)
+    return up, down
+
+
+def _gillespie_bd(up, down, i0, n_events, seed):
+    from numba import njit
+
+    @njit(cache=False)
+    def run(up, down, i0, u):
+        n_events = u.shape[0]
+        t = np.empty(n_events + 1)
+        s = np.empty(n_events + 1, np.int64)
+        t[0], s[0] = 0.0, i0
+        i, now = i0, 0.0
+        for k in range(n_events):
+            a = up[i] + down[i]
+            now += -np.log(u[k, 0]) / a
+            i = i + 1 if u[k, 1] * a < up[i] else i - 1
+            t[k + 1], s[k + 1] = now, i
+        return t, s
+
+    u = np.random.default_rng(seed).random((n_events, 2))
+    return run(up, down, i0, 1.0 - u)
+
+
+def _rates(a):
+    """Switching rates from a chain path of ``a.events`` jumps, timed; checked against the
+    chain's own mean first-passage times between the cores."""
+    import warnings
+
+    from bifurcation.switching import (
+        dwell_times,
+        mean_first_passage_times,
+        metastable_states,
+        switching_rates,
+    )
+
+    L = a.L
+    up, down = _double_well_rates(L, a.barrier)
+    t0 = time.process_time()
+    t, s = _gillespie_bd(up, down, L // 4, a.events, a.seed)
+    sim_cpu = time.process_time() - t0
+    w0, c0 = time.perf_counter(), time.process_time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        labels = metastable_states(s.astype(float), t, n_states=2)
+        rates = switching_rates(dwell_times(labels, t))
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    # reference: MFPT of the chain from the well bottom of one side to the other side's core
+    # (the core-set visit starts on entering a core; core = 0.5 x half the centre distance)
+    Q = np.diag(up[:-1], 1) + np.diag(down[1:], -1)
+    Q -= np.diag(Q.sum(axis=1))
+    lo_c, hi_c = np.mean(s[labels == 0]), np.mean(s[labels == 1])
+    half = 0.25 * (hi_c - lo_c)
+    core0 = np.flatnonzero(np.arange(L + 1) <= lo_c + half)
+    core1 = np.flatnonzero(np.arange(L + 1) >= hi_c - half)
+    entry0, entry1 = int(np.floor(lo_c + half)), int(np.ceil(hi_c - half))
+    mfpt01 = mean_first_passage_times(Q, core1)[entry0]
+    mfpt10 = mean_first_passage_times(Q, core0)[entry1]
+    out = {"events": a.events, "L": L, "barrier": a.barrier, "t_end": float(t[-1]),
+           "simulation_cpu_s": sim_cpu, "estimation_wall_s": wall, "estimation_cpu_s": cpu,
+           "target_s": 10.0,
+           "states": {str(k): {"visits": r.n, "mean_dwell": r.mean_dwell,
+                               "mean_dwell_ci": list(r.mean_dwell_ci)}
+                      for k, r in rates.items()},
+           "mfpt_reference": {"0": float(mfpt01), "1": float(mfpt10)}}
+    path = a.json or "benchmarks/results/switching_rates_1e6.json"
+    with open(path, "w") as f:
+        json.dump(out, f, indent=2, default=float)
+    print(json.dumps(out, indent=2, default=float))
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -123,9 +205,16 @@ def main(argv=None):
     c.add_argument("--seed", type=int, default=100)
     c.add_argument("--store", default=None)
     c.add_argument("--json", default=None)
+    r = sub.add_parser("rates")
+    r.add_argument("--events", type=int, default=1_000_000)
+    r.add_argument("--L", type=int, default=40)
+    r.add_argument("--barrier", type=float, default=3.5)
+    r.add_argument("--seed", type=int, default=3)
+    r.add_argument("--json", default=None)
     a = ap.parse_args(argv)
     if a.cmd == "chain-dwell":
         return _chain_dwell(a)
+    return _rates(a)
 
 
 if __name__ == "__main__":

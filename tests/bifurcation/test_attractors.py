@@ -116,3 +116,75 @@ def test_lyapunov_exponent_vanishes_on_stable_cycle():
     # on a cycle the tangent vector's norm stays bounded, so the estimate is O(1/T)
     res = largest_lyapunov_exponent(sys, [1.0, 0.0], t_end=2e3, dt=0.01)
     assert abs(res.value) <= 5e-3
+
+
+def test_census_early_stop_matches_full_runs():
+    # the Bautin census again with early stopping: same attractors and basin, shorter runs
+    beta, omega, x0, y0 = -0.75, 1.3, 0.4, -0.2
+    sys = ODESystem(_subcritical_hopf, 2, {"beta": beta, "omega": omega, "x0": x0, "y0": y0})
+    sampler = BoxSampler([x0 - 1.5, y0 - 1.5], [x0 + 1.5, y0 + 1.5])
+    census = attractor_census(sys, sampler, n_samples=60, t_transient=40.0, t_record=32.0,
+                              max_k=2, workers=1, seed=1, early_stop=True, chunk=4.0)
+    by_kind = {a.kind: a for a in census.attractors}
+    assert set(by_kind) == {"equilibrium", "cycle"}
+    cyc = by_kind["cycle"]
+    assert cyc.period_k == 1
+    assert cyc.period == pytest.approx(2 * np.pi / omega, rel=1e-3)
+    assert census.n_failed == 0
+    assert np.all(census.t_stop <= 72.0 + 1e-9)
+    # cycles are recognised after 3 returns, long before the 72 time units of a full run
+    cyc_stop = census.t_stop[np.array(census.kinds) == "cycle"]
+    assert np.median(cyc_stop) < 40.0
+
+
+def test_sharp_pulses_sampled_off_grid_are_period_one():
+    # Sharp pulses (width 0.15) on a 0.1 grid incommensurate with the period: the sampled
+    # peak heights jitter by far more than tol_cycle (the MA's MFE cycle); the peak
+    # comparison allows each peak's sampling uncertainty, so the train is a period-1 cycle
+    # (closed form: period P); alternating heights 1 and 0.9 remain period 2.
+    from bifurcation.attractors import classify_trajectory
+
+    P, w = 32.463, 0.15
+    t = np.arange(0.0, 400.0, 0.1)
+    phase = (t % P) - P / 2
+    y1 = np.exp(-phase ** 2 / (2 * w * w))
+    raw_peaks = [y1[(t >= k * P) & (t < (k + 1) * P)].max() for k in range(12)]
+    assert np.ptp(raw_peaks) > 0.01          # the sampling jitter is real (10 x tol_cycle)
+    from bifurcation.attractors import _peaks_between, section_crossings
+
+    refined, _ = _peaks_between(t, y1, section_crossings(t, y1, 0.5))
+    assert np.ptp(refined) > 0.005           # and the parabola alone does not remove it
+    x1 = np.column_stack([y1, np.cos(2 * np.pi * t / P)])
+    out = classify_trajectory(t, x1, y1, max_k=4)
+    assert out["kind"] == "cycle" and out["period_k"] == 1
+    assert out["period"] == pytest.approx(P, rel=1e-3)
+    height = np.where((t // P) % 2 == 0, 1.0, 0.9)
+    y2 = height * y1
+    out = classify_trajectory(t, np.column_stack([y2, x1[:, 1]]), y2, max_k=4)
+    assert out["kind"] == "cycle" and out["period_k"] == 2
+    assert out["period"] == pytest.approx(2 * P, rel=1e-3)
+
+
+def _linear(x, p):
+    return np.array([-p[0] * x[0], -p[1] * x[1]])
+
+
+def _linear_jac(x, p):
+    return np.array([[-p[0], 0.0], [0.0, -p[1]]])
+
+
+def test_lyapunov_separation_method_closed_forms():
+    # x' = diag(-1, -3) x: lambda_1 = -1 exactly; Hopf normal form cycle: lambda_1 = 0.
+    sys = ODESystem(_linear, 2, {"a": 1.0, "b": 3.0}, jac=_linear_jac)
+    res = largest_lyapunov_exponent(sys, [1.0, 1.0], t_end=20.0, t_transient=2.0,
+                                    renorm_interval=0.5, method="separation")
+    assert res.method == "separation"
+    assert res.value == pytest.approx(-1.0, abs=1e-3)
+    hopf = ODESystem(lambda x, p: _hopf_nf(x, p), 2, {"beta": 1.0, "omega": 2.0},
+                     jac=lambda x, p: _hopf_nf_jac(x, p))
+    res = largest_lyapunov_exponent(hopf, [1.0, 0.0], t_end=200.0, t_transient=5.0,
+                                    renorm_interval=1.0, method="separation")
+    # bounded separation along the cycle: |lambda| = O(1/T) = O(5e-3)
+    assert abs(res.value) <= 5e-3
+    with pytest.raises(Exception, match="rk4-compiled"):
+        largest_lyapunov_exponent(sys, [1.0, 1.0], t_end=5.0, method="rk4-compiled")
