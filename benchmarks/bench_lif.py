@@ -261,8 +261,7 @@ def bench_crosscheck(args):
                           "--a", str(args.a)) for s in range(args.seeds)]
     lines = [f"K = {args.K}, c = 10 (N = {20 * args.K}), a = {args.a}, g = 20, ν_X = 20 Hz, "
              f"dt = 0.01 ms, {args.t_end / 1000:g} s with {args.t_burn / 1000:g} s burn-in, "
-             f"{len(ours)} (ours) and {len(theirs)} (Brian2) connectivity seeds.", "",
-             ]
+             f"{len(ours)} (ours) and {len(theirs)} (Brian2) connectivity seeds.", ""]
     out = {"ours": ours, "brian2": theirs}
     out["z"], rows = _seed_table(ours, theirs, ("rate_E", "rate_I", "cv_E", "cv_I"))
     lines += rows

@@ -4,7 +4,8 @@ Usage (each prints one table; minutes each on the shared machine)::
 
     NUMBA_CACHE_DIR=/tmp/numba_cache python benchmarks/meanfield_compare.py single
     ... meanfield_compare.py cond        # conductance network, three scalings, K = 100..1000
-    ... meanfield_compare.py brunel      # Brunel AI (g=6, eta=4) and SI (g=5, eta=2)
+    ... meanfield_compare.py brunel      # Brunel (g=6, eta=4: SI fast, Fig. 8B) and
+                                         # (g=5, eta=2: AI in Fig. 8C; oscillates here)
     ... meanfield_compare.py hybrid      # hybrid variances/means vs n
     ... meanfield_compare.py hetero      # in-degree heterogeneity
     ... meanfield_compare.py markov-if   # diffusion baseline vs the Markov IF network
