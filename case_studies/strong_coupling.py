@@ -378,7 +378,8 @@ class StrongCouplingCase(CaseStudy):
                 ax.set_yscale("log")
             ax.set_xlabel("K")
             ax.set_ylabel(ylab)
-            ax.set_title("lines: additive theory; points: network (±4 SE)", fontsize=8)
+            ax.set_title("lines: additive theory; points: network"
+                         + (" (±4 SE)" if what == "rate" else ""), fontsize=8)
             ax.legend(fontsize=7)
             ctx.figure(f"{what}_vs_K", fig, data)
             made.append(f"{what}_vs_K")
