@@ -89,6 +89,12 @@ def _binom(n, p):
 
 
 @njit(cache=True)
+def copy_state(n0, Z0, mom0, R0):
+    """Working copies of the chain state (occupancies, centred totals, moments, refractory)."""
+    return n0.copy(), Z0.copy(), mom0.copy(), R0.copy()
+
+
+@njit(cache=True)
 def write_state(states, refr, i, n, Z, mom, R):
     """Row ``i`` of the record: ``(n_q, Z_q)`` per population, then the kick moments
     ``(m_qr, s_qr)`` (the ODE's reduced coordinates); the refractory counts in ``refr``."""
@@ -115,10 +121,7 @@ def chain_run(n0, Z0, mom0, R0, p, n_steps, dt, stride, scheme, freeze, P, K, N,
     """
     lam, pm, S, tau, tau_r, h, tau_m = unpack(p, P, lam_idx, lam_fac, p_idx, p_fac, S_idx,
                                               S_fac, tau_idx, sc_idx)
-    n = n0.copy()
-    Z = Z0.copy()
-    mom = mom0.copy()
-    R = R0.copy()
+    n, Z, mom, R = copy_state(n0, Z0, mom0, R0)
     T = n_steps // stride
     nx = 2 * P * K + 2 * P * P
     spikes = np.zeros((T, P))

@@ -55,7 +55,7 @@ from reduce.markov_approx.closure import row_maxent_work, row_uniform_widest
 from reduce.markov_approx.ode import unpack
 from reduce.markov_approx.transitions import construct, input_moments
 
-from .ma_chain import write_state
+from .ma_chain import copy_state, write_state
 
 __all__ = ["exact_run", "advance_moments"]
 
@@ -79,6 +79,13 @@ def _record(states, refr, i, n, Z, mom, R, tau, u, tmp):
     tmp[:] = mom
     advance_moments(tmp, tau, u)
     write_state(states, refr, i, n, Z, tmp, R)
+
+
+@njit(cache=True)
+def _row_buffers(n_edges, n_nodes):
+    """``C, G`` (per edge), unused derivative buffers and the closure work space."""
+    return (np.empty(n_edges), np.empty(n_edges), np.zeros((n_edges, 3)),
+            np.zeros((n_edges, 3)), np.empty((6, n_nodes)))
 
 
 @njit(cache=True)
@@ -119,11 +126,8 @@ def exact_run(n0, Z0, mom0, R0, p, t_end, dt_record, freeze, P, K, N, edges, exc
     """
     lam, pm, S, tau, tau_r, h, tau_m = unpack(p, P, lam_idx, lam_fac, p_idx, p_fac, S_idx,
                                               S_fac, tau_idx, sc_idx)
-    n = n0.copy()
-    Z = Z0.copy()
-    mom = mom0.copy()
+    n, Z, mom, R = copy_state(n0, Z0, mom0, R0)
     tmp = mom0.copy()
-    R = R0.copy()
     T = int(round(t_end / dt_record))
     nx = 2 * P * K + 2 * P * P
     spikes = np.zeros((T, P))
@@ -152,11 +156,7 @@ def exact_run(n0, Z0, mom0, R0, p, t_end, dt_record, freeze, P, K, N, edges, exc
     acc_ref = (1.0 / tau_r) / r_max
     Lam = n_tot * r_max
     K1 = K + 1
-    C = np.empty(K1)
-    G = np.empty(K1)
-    dC = np.zeros((K1, 3))
-    dG = np.zeros((K1, 3))
-    work = np.empty((6, nodes.shape[0]))
+    C, G, dC, dG, work = _row_buffers(K1, nodes.shape[0])
     Pm = np.empty((P, K, K1))
     Dm = np.empty((P, K, K))
     if freeze:
