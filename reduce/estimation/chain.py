@@ -6,7 +6,8 @@ K_QR of every pathway used as a feature. Events and their propensities:
 - transition c (Q: a → b): n_{Q,a} · r_c(φ), with φ the features at the current state
   (occupancy fractions n/N_Q, kick means m_QR = K_QR / N_Q);
 - release of one pending kick of pathway QR: K_QR / τ_QR;
-- features: occupancy fractions, kick means and products of two of them (``A*B``);
+- features: occupancy fractions, kick means and products of two of them (``A*B``); the
+  log-rates are capped as in the ODE (:func:`reduce.estimation.ode_kernels.log_rate_cap`);
 - a transition into R is a spike of Q; it adds Binomial(N_T, p_TQ) kicks to every pathway TQ
   (Q onto T), the finite-N form of dm/dt = −m/τ + p N f.
 
@@ -22,14 +23,15 @@ from numba import njit
 
 from simulate.activity import PopulationActivity
 
-from .ode_kernels import feature_value
+from .ode_kernels import feature_value, log_rate_cap
 
 __all__ = ["simulate_chain", "ChainRun"]
 
 
 @njit(cache=True)
 def _chain_kernel(n0, K0, t_end, dt_rec, seed, n_pop, n_states, n_z, sizes, col_pop,
-                  col_from, col_to, coef, col_feat, feat_z, feat_z2, mu, sd, kick_m, kick_tgt,
+                  col_from, col_to, coef, col_feat, feat_z, feat_z2, mu, sd, eta0, kick_m,
+                  kick_tgt,
                   kick_src, kick_pval, kick_tauval, occ_every, kick_dirty, occ_users):
     np.random.seed(seed)  # noqa: NPY002
     n = n0.copy()
@@ -66,9 +68,7 @@ def _chain_kernel(n0, K0, t_end, dt_rec, seed, n_pop, n_states, n_z, sizes, col_
                     if g >= 0:
                         eta += coef[c, k + 1] * (feature_value(z, feat_z, feat_z2, g)
                                                  - mu[g]) / sd[g]
-                if eta > 700.0:
-                    eta = 700.0
-                r[c] = np.exp(eta)
+                r[c] = np.exp(log_rate_cap(eta, eta0)[0])
             for q in range(n_pop):
                 dirty[q] = False
         total = 0.0
@@ -205,7 +205,8 @@ def simulate_chain(struct, sizes, t_end, seed, x0, dt, occ_dt, t_burn):
     spikes, occ, _, _, n_ev = _chain_kernel(
         n0, K0, float(t_end), float(dt), int(seed) % (2**32), P, S, struct.n_z, sz,
         struct.col_pop, struct.col_from, struct.col_to, struct.coef, struct.col_feat,
-        struct.feat_z, struct.feat_z2, struct.mu, struct.sd, struct.kick_m, struct.kick_tgt,
+        struct.feat_z, struct.feat_z2, struct.mu, struct.sd, struct.eta0, struct.kick_m,
+        struct.kick_tgt,
         struct.kick_src, pvals, tvals, every, kick_dirty, occ_users,
     )
     nb = spikes.shape[0]

@@ -70,6 +70,8 @@ class _Structure:
         self.mu = np.array(model.feature_mean, np.float64).reshape(-1)
         self.sd = np.array(model.feature_sd, np.float64).reshape(-1)
         self.kappa = np.array(model.spike_factor, np.float64)
+        # log-rate cap (ode_kernels.log_rate_cap): P(τ) = r τ ≤ 1 for the matrix estimand
+        self.eta0 = float(np.log(1.0 / model.lag)) if model.estimand == "matrix" else 690.0
         # feature states
         names = model.feature_names
         kicks = []            # pathways with an m state
@@ -192,12 +194,12 @@ class _Structure:
         return (self.n_pop, self.n_states, self.n_z, self.occ_z, self.col_pop, self.col_from,
                 self.col_to,
                 self.coef, self.col_feat, self.feat_z, self.feat_z2, self.mu, self.sd,
-                self.kappa,
+                self.eta0, self.kappa,
                 self.kick_m, self.kick_s, self.kick_src, self.kick_p, self.kick_tau,
                 self.n_param, self.rate_z, self.rate_tau_pi)
 
     def flux_args(self):
-        return self.args()[:14]
+        return self.args()[:15]
 
     def expand(self, y):
         return K.expand(np.ascontiguousarray(y, np.float64), self.n_pop, self.n_states,

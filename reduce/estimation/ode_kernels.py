@@ -8,13 +8,19 @@ enters or leaves them, so they stay empty and would make the Jacobian singular),
 equilibria are isolated. ``occ_z`` lists the z index of each reduced occupancy coordinate.
 
 With features φ_g = z_{i(g)} (or z_{i(g)} z_{j(g)} for a product feature, ``feat_z2`` ≥ 0) and
-r_c = exp(β_c0 + Σ_k β_ck (φ_{g(c,k)} − μ_g)/σ_g) the rate of transition c (population Q,
+r_c = exp(cap(β_c0 + Σ_k β_ck (φ_{g(c,k)} − μ_g)/σ_g)) the rate of transition c (population Q,
 state a → b), flow_c = x_{Q,a} r_c and the per-neuron spike flux f_Q = κ_Q Σ_{c: b=R} flow_c:
 
     dx_{Q,s}/dt = Σ_{c: b=s} flow_c − Σ_{c: a=s} flow_c
     dm_QR/dt   = −m_QR/τ_QR + p_QR N_R f_R
     ds_QR/dt   = −2 s_QR/τ_QR + m_QR/τ_QR + p_QR (1 − p_QR) N_R f_R
     dr_Q/dt    = (1000 f_Q − r_Q)/τ_f
+
+The cap saturates log-rates above η_0 (:func:`log_rate_cap`, identity below η_0, at most
+η_0 + ln 10): for the matrix estimand η_0 = ln(1/τ), since P_ab(τ) = r_ab τ ≤ 1 — the data
+never reach it, only log-rates extrapolated by quadratic features beyond the data do, and there
+the cap keeps them at most 10/τ instead of letting the closed loop run away; for the
+generator η_0 = 690 (an overflow guard).
 
 Structure arrays (all int64 unless noted) are described in :class:`_Structure` of
 :mod:`reduce.estimation.model`.
@@ -52,28 +58,49 @@ def feature_value(z, feat_z, feat_z2, g):
     return v
 
 
+#: Width (in log-rate) of the saturation above the cap: rates saturate at e^{η_0 + W}.
+CAP_WIDTH = np.log(10.0)
+
+
 @njit(cache=True)
-def _rates(z, coef, col_feat, feat_z, feat_z2, mu, sd):
+def log_rate_cap(eta, eta0):
+    """Saturated log-rate and its derivative: η for η ≤ η_0, else
+    η_0 + W tanh((η − η_0)/W) (W = ``CAP_WIDTH``; C² at η_0, bounded by η_0 + W)."""
+    if eta <= eta0:
+        return eta, 1.0
+    u = np.tanh((eta - eta0) / CAP_WIDTH)
+    return eta0 + CAP_WIDTH * u, 1.0 - u * u
+
+
+@njit(cache=True)
+def _rates_d(z, coef, col_feat, feat_z, feat_z2, mu, sd, eta0):
+    """Rates r_c and d log r_c / dη_c (the saturation factor, 1 below the cap)."""
     C = coef.shape[0]
     r = np.empty(C)
+    dr = np.empty(C)
     for c in range(C):
         eta = coef[c, 0]
         for k in range(col_feat.shape[1]):
             g = col_feat[c, k]
             if g >= 0:
                 eta += coef[c, k + 1] * (feature_value(z, feat_z, feat_z2, g) - mu[g]) / sd[g]
-        if eta > 700.0:
-            eta = 700.0
-        r[c] = np.exp(eta)
-    return r
+        e, d = log_rate_cap(eta, eta0)
+        r[c] = np.exp(e)
+        dr[c] = d
+    return r, dr
+
+
+@njit(cache=True)
+def _rates(z, coef, col_feat, feat_z, feat_z2, mu, sd, eta0):
+    return _rates_d(z, coef, col_feat, feat_z, feat_z2, mu, sd, eta0)[0]
 
 
 @njit(cache=True)
 def flux(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col_feat, feat_z,
-         feat_z2, mu, sd, kappa):
+         feat_z2, mu, sd, eta0, kappa):
     """Per-neuron spike flux f_Q (per ms) of every population."""
     z = expand(y, n_pop, n_states, n_z, occ_z)
-    r = _rates(z, coef, col_feat, feat_z, feat_z2, mu, sd)
+    r = _rates(z, coef, col_feat, feat_z, feat_z2, mu, sd, eta0)
     f = np.zeros(n_pop)
     for c in range(coef.shape[0]):
         if col_to[c] == n_states - 1:
@@ -84,10 +111,10 @@ def flux(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col
 
 @njit(cache=True)
 def rhs(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col_feat, feat_z,
-        feat_z2, mu, sd, kappa, kick_m, kick_s, kick_src, kick_p, kick_tau, n_param, rate_z,
+        feat_z2, mu, sd, eta0, kappa, kick_m, kick_s, kick_src, kick_p, kick_tau, n_param, rate_z,
         rate_tau_pi):
     z = expand(y, n_pop, n_states, n_z, occ_z)
-    r = _rates(z, coef, col_feat, feat_z, feat_z2, mu, sd)
+    r = _rates(z, coef, col_feat, feat_z, feat_z2, mu, sd, eta0)
     dz = np.zeros(n_z)
     f = np.zeros(n_pop)
     for c in range(coef.shape[0]):
@@ -124,10 +151,10 @@ def rhs(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col_
 
 @njit(cache=True)
 def jac(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col_feat, feat_z,
-        feat_z2, mu, sd, kappa, kick_m, kick_s, kick_src, kick_p, kick_tau, n_param, rate_z,
+        feat_z2, mu, sd, eta0, kappa, kick_m, kick_s, kick_src, kick_p, kick_tau, n_param, rate_z,
         rate_tau_pi):
     z = expand(y, n_pop, n_states, n_z, occ_z)
-    r = _rates(z, coef, col_feat, feat_z, feat_z2, mu, sd)
+    r, dr = _rates_d(z, coef, col_feat, feat_z, feat_z2, mu, sd, eta0)
     Jz = np.zeros((n_z, n_z))
     df = np.zeros((n_pop, n_z))
     dfl = np.zeros(n_z)
@@ -141,7 +168,7 @@ def jac(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col_
         for k in range(col_feat.shape[1]):
             g = col_feat[c, k]
             if g >= 0:
-                w = z[ia] * r[c] * coef[c, k + 1] / sd[g]
+                w = z[ia] * r[c] * dr[c] * coef[c, k + 1] / sd[g]
                 if feat_z2[g] >= 0:                      # d(z_i z_j) = z_j dz_i + z_i dz_j
                     dfl[feat_z[g]] += w * z[feat_z2[g]]
                     dfl[feat_z2[g]] += w * z[feat_z[g]]

@@ -514,3 +514,49 @@ def test_product_feature_names_are_checked():
     tr = synthetic_trajectory({"E": G3}, {"E": 20}, 20.0, seed=1)
     with pytest.raises(ParameterError, match="factors"):
         TransitionRateEstimator("trajectory", features=["kick_mean/EE*kick_mean/EE"]).fit([tr])
+
+
+def test_log_rate_cap_is_identity_below_and_bounded_above():
+    """Closed form: cap(η) = η for η ≤ η_0, η_0 + W tanh((η − η_0)/W) above (W = ln 10), its
+    derivative 1 − tanh² (checked by central differences), continuous to second order at η_0,
+    and the rates of the ODE never exceed e^{η_0 + W} = 10/τ for the matrix estimand."""
+    from reduce.estimation.ode_kernels import CAP_WIDTH, log_rate_cap
+
+    eta0 = np.log(10.0)
+    for eta in (-30.0, 0.0, eta0):
+        assert log_rate_cap(eta, eta0) == (eta, 1.0)
+    for eta in (eta0 + 0.01, eta0 + 1.0, eta0 + 50.0):
+        v, d = log_rate_cap(eta, eta0)
+        assert eta0 < v <= eta0 + CAP_WIDTH
+        h = 1e-6
+        fd = (log_rate_cap(eta + h, eta0)[0] - log_rate_cap(eta - h, eta0)[0]) / (2 * h)
+        assert d == pytest.approx(fd, rel=1e-6)
+    # second order at eta0: cap(eta0 + h) - (eta0 + h) = O(h^3)
+    h = 1e-2
+    assert abs(log_rate_cap(eta0 + h, eta0)[0] - (eta0 + h)) < h**3
+
+
+def test_capped_rates_in_the_ode_jacobian():
+    """Matrix estimand at lag 0.1 ms: η_0 = ln(1/τ) = ln 10. One transition's intercept set
+    above the cap (η_0 + 0.5, then η_0 + 50): the ODE's flow on it is x_a e^{cap(η)}, so its
+    rate saturates below 10/τ = 100 per ms; the analytic Jacobian (with the saturation factor)
+    equals finite differences above the cap."""
+    m = _kick_model()
+    assert m.estimand == "matrix" and m.lag == pytest.approx(0.1)
+    eta0 = np.log(1.0 / m.lag)
+    c = m._col("E", 0, 1)
+    x = m.x0()
+    out = []
+    for above in (0.5, 50.0):
+        coef = np.array(m.coef)
+        zf = m._z({})
+        coef[c, 0] += eta0 + above - float(m._eta(m.coef, c, zf))  # η = η_0 + above at x0
+        mc = m._with_coef(coef)
+        ode = mc.ode()
+        np.testing.assert_allclose(ode.jacobian(x), ode.fd_jacobian(x), rtol=1e-6, atol=1e-6)
+        # dx_0/dt with and without the 0 -> 1 flow: its rate = (difference) / x_0
+        coef0 = np.array(coef)
+        coef0[c, 0] = -700.0
+        diff = ode.rhs(x)[0] - mc._with_coef(coef0).ode().rhs(x)[0]
+        out.append(-diff / x[0])
+    assert np.exp(eta0) < out[0] < out[1] <= np.exp(eta0 + np.log(10.0)) * (1 + 1e-12)
