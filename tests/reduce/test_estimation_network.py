@@ -21,7 +21,7 @@ def fitted_default():
     tr.t_burn = 300.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = TransitionRateEstimator("ma", features="kicks", t_burn=300.0).fit([tr])\
+        m = TransitionRateEstimator("ma", features="kicks2", t_burn=300.0).fit([tr])\
             .fetch_model()
     return tr, m
 
@@ -39,24 +39,26 @@ def test_fitted_ode_rates_within_5_percent_of_the_network(fitted_default):
         assert rel < 0.05, (q, run.rates_hz, tr.rates_hz)
 
 
-def test_fitted_chain_rates_gamma_peak_and_variance_finding(fitted_default):
-    """The finite-N chain (N_E = 300, N_I = 100) against the network: mean rates within 5%
-    (chain statistical error over 800 ms: < 1%; budget 5% as for the ODE), a spectral peak of
-    the E rate in the gamma band (30-80 Hz) like the network's. Finding (docs/estimation.md):
-    the chain's rate variance at 1 ms bins is well below the network's (-36% to -65% in three
-    runs) and its peak sits near 41 Hz or 66 Hz depending on the run, so the issue's 20%
-    variance target is not met; asserted here is what holds: variance below the network's."""
+def test_fitted_chain_rates_variance_and_spectral_peak(fitted_default):
+    """The finite-N chain (N_E = 300, N_I = 100, 1000 ms) of the kicks2 model against the
+    network it was fitted on: mean rates within 5% (chain statistical error over 800 ms:
+    < 1%; budget 5% as for the ODE). Rate variance (1-ms bins): the issue's target is 20%;
+    measured over four fits (docs/estimation.md) the chain is low by 13.6-23.9% (E) and
+    11.8-28.7% (I) -- the target is met for E in three of four fits, not robustly -- so what
+    is asserted is what held in all of them: below the network's and within 30%. Spectral
+    peak within two 2-Hz grid steps of the network's (measured 62-66 Hz against 66 Hz)."""
     from reduce.estimation.validation import activity_statistics
 
     tr, m = fitted_default
     run = m.chain().run(1000.0, seed=5, dt=0.1, t_burn=200.0)
     for q in ("E", "I"):
         assert abs(run.rates_hz[q] - tr.rates_hz[q]) / tr.rates_hz[q] < 0.05
-    s_net = activity_statistics(tr, "E", t_burn=300.0)
-    s_ch = activity_statistics(run, "E", t_burn=200.0)
-    assert 30.0 <= s_net["peak_hz"] <= 80.0
-    assert 30.0 <= s_ch["peak_hz"] <= 80.0
-    assert s_ch["rate_var_hz2"] < s_net["rate_var_hz2"]
+    s_net = {q: activity_statistics(tr, q, t_burn=300.0) for q in ("E", "I")}
+    s_ch = {q: activity_statistics(run, q, t_burn=200.0) for q in ("E", "I")}
+    rel = {q: s_ch[q]["rate_var_hz2"] / s_net[q]["rate_var_hz2"] - 1 for q in ("E", "I")}
+    for q in ("E", "I"):
+        assert -0.3 < rel[q] < 0.0, (rel, s_ch, s_net)
+    assert abs(s_ch["E"]["peak_hz"] - s_net["E"]["peak_hz"]) <= 4.0 + 1e-9, (s_ch, s_net)
 
 
 def test_generator_estimand_on_the_exact_simulator_counts_every_spike():
