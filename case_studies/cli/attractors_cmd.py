@@ -6,10 +6,20 @@ Example::
     snnreduce attractors --system markov-approx --set p_ei=0.8 --samples 100 --json
 
 Initial conditions: uniform in the box ``--lo``/``--hi`` when given; for ``markov-approx`` the
-reduction's own sampler (``ma.sampler()``) when it has one.
+reduction's own sampler (``reduce.markov_approx.sampler.MASampler``) when it has one.
+
+Runs stop early (``--early-stop``, the default) as soon as they are at rest or their last two
+periods repeat the one before; ``--t-transient`` is then the longest transient allowed.
+Aperiodic runs get a Lyapunov estimate over ``--lyapunov-time`` (separation of two nearby
+trajectories) before they are called irregular (λ₁ > 0.01) or quasi-periodic.
+For the 148-state Markov approximation: ``--observable EE.m --rtol 1e-5 --atol 1e-6``
+(the E→E pending-kick mean is smooth, so its section peaks are sampled accurately) — see
+docs/attractors_and_switching.md for the measured speed and classification.
 """
 
 from __future__ import annotations
+
+import argparse
 
 import numpy as np
 
@@ -30,6 +40,14 @@ def register(sub) -> None:
     p.add_argument("--t-transient", type=float, default=500.0)
     p.add_argument("--t-record", type=float, default=200.0)
     p.add_argument("--observable", default=None, help="output or state name for the section")
+    p.add_argument("--early-stop", action=argparse.BooleanOptionalAction, default=True,
+                   help="stop each run once it is at rest or its last two periods repeat")
+    p.add_argument("--chunk", type=float, default=None, help="early-stop chunk (time units)")
+    p.add_argument("--max-k", type=int, default=8, help="largest period-k tested")
+    p.add_argument("--rtol", type=float, default=1e-8)
+    p.add_argument("--atol", type=float, default=1e-10)
+    p.add_argument("--lyapunov-time", type=float, default=0.0,
+                   help="Lyapunov averaging time for aperiodic runs (0: call them irregular)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--scheduler", default=None)
@@ -52,10 +70,15 @@ def run(args) -> int:
     census = attractor_census(
         system, sampler, args.samples, seed=args.seed, t_transient=args.t_transient,
         t_record=args.t_record, observable=args.observable, workers=args.workers,
-        scheduler=args.scheduler, progress=not args.json,
+        scheduler=args.scheduler, progress=not args.json, early_stop=args.early_stop,
+        chunk=args.chunk, max_k=args.max_k, rtol=args.rtol, atol=args.atol,
+        lyapunov_time=args.lyapunov_time, lyapunov_method="separation",
+        lyapunov_dt=max(args.lyapunov_time / 200.0, 1e-3) if args.lyapunov_time else 0.01,
     )
     summary = {"system": args.system, "params": census.params, "n_samples": census.n_samples,
-               "n_failed": census.n_failed, "attractors": census.table()}
+               "n_failed": census.n_failed, "attractors": census.table(),
+               "mean_integrated_time": float(np.nanmean(census.t_stop)),
+               "settings": {k: v for k, v in census.settings.items() if k != "observable"}}
     if args.figure:
         import matplotlib
 

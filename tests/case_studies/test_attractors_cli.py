@@ -23,3 +23,18 @@ def test_attractors_cli_user_module(capsys, tmp_path):
 def test_attractors_cli_unknown_system(capsys):
     assert main(["attractors", "--system", "nosuch", "--lo", "0", "--hi", "1"]) == 2
     assert "not known" in capsys.readouterr().err
+
+
+def test_attractors_cli_early_stop_and_full_runs_agree(capsys):
+    args = ["attractors", "--system", "tests.case_studies.fixtures_bistable:make_system",
+            "--set", "c=0.5", "--lo", "-1.5", "-0.5", "--hi", "1.5", "1.5",
+            "--samples", "40", "--t-transient", "30", "--t-record", "5", "--workers", "1",
+            "--json"]
+    res = {}
+    for flag in ("--early-stop", "--no-early-stop"):
+        assert main(args + [flag]) == 0
+        res[flag] = json.loads(capsys.readouterr().out)
+    a, b = res["--early-stop"], res["--no-early-stop"]
+    assert [r["count"] for r in a["attractors"]] == [r["count"] for r in b["attractors"]]
+    assert b["mean_integrated_time"] == 35.0
+    assert a["mean_integrated_time"] <= 35.0
