@@ -201,8 +201,10 @@ def _simulate_task(task):
     keep = ts >= p["t_burn"]
     hist = np.asarray(traj["samples/hist/E"], float)[keep].sum(0)
     edges = np.asarray(traj["bins/E"], float)
+    cv = _isi_cv(act, p["t_burn"])      # (mean CV, its SE across neurons, mean #ISIs)
+    cv, cv_se = (cv[0], cv[1]) if isinstance(cv, tuple) else (cv, float("nan"))
     return {"K": float(K), "a": float(a), "seed": int(seed), "rates_hz": rates, "se_hz": ses,
-            "cv_isi": _isi_cv(act, p["t_burn"]), "v_hist": hist, "v_edges": edges,
+            "cv_isi": float(cv), "cv_se": float(cv_se), "v_hist": hist, "v_edges": edges,
             "n_e": int(act.sizes["E"]), "wall_s": float(traj.meta.get("wall_time_s", np.nan))}
 
 
@@ -334,6 +336,7 @@ class StrongCouplingCase(CaseStudy):
             row = {"K": r["K"], "a": r["a"], "rules": r["rules"],
                    "rate_sim": r["rates_hz"]["E"], "se_sim": r["se_hz"]["E"],
                    "rate_I_sim": r["rates_hz"]["I"], "cv_sim": r["cv_isi"],
+                   "cv_se_sim": r.get("cv_se", float("nan")),
                    "rate_add": add["rate_hz"], "cv_add": add["cv"],
                    "rate_mul": mul["rate_hz"], "cv_mul": mul["cv"]}
             m, s = _hist_moments(r["v_hist"], r["v_edges"])
@@ -426,8 +429,8 @@ class StrongCouplingCase(CaseStudy):
         ctx.figure("v_distribution", fig, data)
         made.append("v_distribution")
 
-        cols = ("K", "a", "rate_sim", "se_sim", "rate_add", "rate_mul", "cv_sim", "cv_add",
-                "cv_mul", "v_mean_sim", "v_mean_fp", "v_sd_sim", "v_sd_fp", "v_sd_free")
+        cols = ("K", "a", "rate_sim", "se_sim", "rate_add", "rate_mul", "cv_sim", "cv_se_sim",
+                "cv_add", "cv_mul", "v_mean_sim", "v_mean_fp", "v_sd_sim", "v_sd_fp", "v_sd_free")
         table = {"rules": ["+".join(r["rules"]) for r in rows]}
         table.update({k: [r.get(k, np.nan) for r in rows] for k in cols})
         ctx.table("points", table)
