@@ -26,15 +26,8 @@ from reduce.meanfield.hydrodynamic import HybridHydrodynamic
 from reduce.meanfield.markov_if_diffusion import MarkovIFDiffusion
 from simulate.spike_stats import isi_cv, rate_distribution
 
-
-def blocks(traj, t0, t1, nb=5):
-    edges = np.linspace(t0, t1, nb + 1)
-    r = []
-    for a, b in zip(edges[:-1], edges[1:]):
-        rd = rate_distribution(traj, a, b)
-        r.append(np.mean(np.concatenate([rd[q] for q in rd])))
-    r = np.array(r)
-    return r.mean(), r.std(ddof=1) / np.sqrt(nb)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "reduce"))
+from meanfield_network import block_rate as blocks  # noqa: E402
 
 
 def mean_cv(traj, t0, t1):
@@ -43,7 +36,6 @@ def mean_cv(traj, t0, t1):
 
 
 def single():
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "reduce"))
     from meanfield_mc import simulate_neuron
 
     th = ConductanceTheory()
@@ -67,7 +59,6 @@ def cond():
     """Rate and CV of the network (c = 10 at every K) vs the self-consistent theory (additive
     and multiplicative) and the open-loop transfer at the measured rate; the same runs as
     tests/reduce/test_meanfield_network_scalings_slow.py."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "reduce"))
     from meanfield_network import simulate_point, theory_point
 
     print("| K | scaling | a | sim rate (Hz) | sim CV | additive rate (CV) | multiplicative "

@@ -33,21 +33,27 @@ def coupling(K, scaling):
     return float(ConductanceTheory.coupling(np.array([float(K)]), scaling, A0, K0)[0])
 
 
+def block_rate(traj, t0, t1, nb=5):
+    """Mean rate over all neurons (Hz) in [t0, t1] and its standard error from batch means
+    over ``nb`` equal time blocks."""
+    edges = np.linspace(t0, t1, nb + 1)
+    r = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        rd = rate_distribution(traj, lo, hi)
+        r.append(np.mean(np.concatenate([rd[q] for q in rd])))
+    r = np.array(r)
+    return float(r.mean()), float(r.std(ddof=1) / np.sqrt(nb))
+
+
 def simulate_point(K, scaling, c=10.0, t_end=1200.0, t_burn=200.0, seed=1, n_blocks=5):
     a = coupling(K, scaling)
     net = simulate.ConductanceLIFNetwork(K=K, a=a, nu_x=NU_X, c=c)
     traj = net.run(t_end=t_end, seed=seed, progress=False, record_spikes=True, record_dt=10.0)
-    edges = np.linspace(t_burn, t_end, n_blocks + 1)
-    blocks = []
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        rd = rate_distribution(traj, lo, hi)
-        blocks.append(np.mean(np.concatenate([rd[q] for q in rd])))
-    blocks = np.array(blocks)
+    rate, rate_se = block_rate(traj, t_burn, t_end, n_blocks)
     cv = isi_cv(traj, t_burn, t_end)
     cv = np.concatenate([cv[q] for q in cv])
     cv = cv[np.isfinite(cv)]
-    return {"K": K, "scaling": scaling, "a": a, "c": c, "rate_hz": float(blocks.mean()),
-            "rate_se": float(blocks.std(ddof=1) / np.sqrt(n_blocks)),
+    return {"K": K, "scaling": scaling, "a": a, "c": c, "rate_hz": rate, "rate_se": rate_se,
             "cv": float(cv.mean()), "cv_se": float(cv.std(ddof=1) / np.sqrt(cv.size)),
             "n_cv": int(cv.size), "t_end": t_end, "t_burn": t_burn, "seed": seed}
 

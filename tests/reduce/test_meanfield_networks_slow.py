@@ -7,6 +7,9 @@ never widened after the fact).
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -14,19 +17,11 @@ import simulate
 from reduce.meanfield.brunel import BrunelTheory
 from reduce.meanfield.conductance import ConductanceTheory
 from reduce.meanfield.hydrodynamic import HybridHydrodynamic
-from simulate.spike_stats import rate_distribution
+
+sys.path.insert(0, str(Path(__file__).parent))
+from meanfield_network import block_rate as _block_rate  # noqa: E402
 
 pytestmark = pytest.mark.slow
-
-
-def _block_rate(traj, t0, t1, nb=5):
-    edges = np.linspace(t0, t1, nb + 1)
-    r = []
-    for a, b in zip(edges[:-1], edges[1:]):
-        rd = rate_distribution(traj, a, b)
-        r.append(np.mean(np.concatenate([rd[q] for q in rd])))
-    r = np.array(r)
-    return r.mean(), r.std(ddof=1) / np.sqrt(nb)
 
 
 def test_conductance_network_vs_theory():
