@@ -11,7 +11,9 @@ What is estimated (models.md §3), per population Q and pair of reduced states a
 
 State dependence: a log-linear Poisson regression of the counts on population features with
 exposure (see :mod:`reduce.estimation.regression`), r_ab(x) = exp(β_0 + Σ_k β_k z_k), smooth in
-the features. The chain is non-reversible; no detailed balance is assumed.
+the features; with product features (``"kicks2"``) the log-rate is quadratic in the kick
+means, and each transition keeps its products only if they raise the held-out likelihood
+(``select``). The chain is non-reversible; no detailed balance is assumed.
 
 Uncertainty: bootstrap over trajectories (when at least ``min_trials`` are given) or over
 non-overlapping time blocks of ``block`` ms; every replicate is kept as a full model
