@@ -193,6 +193,95 @@ def _rates(a):
     return out
 
 
+#: the network's complete visits per state (docs/attractors_and_switching.md, seed 11)
+NETWORK_VISITS = {120: (94, 93), 150: (97, 98), 200: (145, 144)}
+
+
+def _exact_mean_ci(mean, n, level=0.95):
+    """Exact interval of an exponential mean from n dwells: 2Σd/τ ~ χ²(2n)."""
+    from scipy import stats
+
+    a = (1 - level) / 2
+    tot = mean * n
+    return (2 * tot / stats.chi2.ppf(1 - a, 2 * n), 2 * tot / stats.chi2.ppf(a, 2 * n))
+
+
+def _table(a):
+    """One table: network and chain pooled mean dwells per size, ratios, scaling fits, and
+    the chain's MFPT from its coarse-grained (microstate) chain."""
+    import warnings
+
+    from scipy import stats
+
+    from bifurcation.switching import fit_dwell_scaling, gpcca_states
+    from simulate.activity import PopulationActivity
+    from simulate.assemblies import assembly_rates
+
+    rows = []
+    for n_e in (120, 150, 200):
+        path = f"benchmarks/results/switching_chain_ne{n_e}.json"
+        store = f"/tmp/h7/chain_dwell_ne{n_e}.npz"
+        if os.path.exists(store):      # newest state of a running measurement
+            z = np.load(store)
+            n_i = int(round(2 * n_e / 3))
+            act = PopulationActivity(np.arange(len(z["E1"])) * 5.0, 5.0,
+                                     {q: z[q] for q in ("E1", "E2", "I")},
+                                     {"E1": n_e, "E2": n_e, "I": n_i})
+            from case_studies.cli.switching_cmd import analyse
+
+            summ = _mirrored_summary(analyse, act)
+            t_ms = float(z["t_done"])
+            cpu = float(z["cpu"])
+            t, X = assembly_rates(act, ["E1", "E2"], 50.0, 10.0, 200.0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    g = gpcca_states(X[:, 0] - X[:, 1], t, n_states=2, n_micro=30, lag=5)
+                    mfpt = g["mfpt"].tolist()
+                    crisp = g["result"].crispness
+                except Exception as exc:    # e.g. a state never left
+                    mfpt, crisp = str(exc), None
+        else:
+            d = json.load(open(path))
+            summ, t_ms, cpu, mfpt, crisp = d["summary"], d["t_ms"], d["cpu_s"], None, None
+        st = summ["states"]
+        n_c = int(sum(st[s]["switches"] for s in ("0", "1")))
+        if n_c:
+            T_c = sum(st[s]["switches"] * st[s]["mean_dwell_ms"] for s in ("0", "1")) / n_c
+        else:
+            T_c = np.nan
+        n_n = sum(NETWORK_VISITS[n_e])
+        T_n = NETWORK_DWELL_MS[n_e]
+        row = {"n_e": n_e, "n_i": int(round(2 * n_e / 3)), "N": 2 * n_e + int(round(2 * n_e / 3)),
+               "network_mean_dwell_ms": T_n, "network_visits": n_n,
+               "network_ci_ms": _exact_mean_ci(T_n, n_n),
+               "chain_t_ms": t_ms, "chain_cpu_s": cpu, "chain_visits": n_c,
+               "chain_visits_per_state": [st[s]["switches"] for s in ("0", "1")],
+               "chain_mean_dwell_ms": T_c,
+               "chain_ci_ms": _exact_mean_ci(T_c, n_c) if n_c else (t_ms / 3, np.inf),
+               "chain_mfpt_ms_microstate_chain": mfpt, "chain_gpcca_crispness": crisp}
+        if n_c:
+            R = T_c / T_n
+            row["ratio"] = R
+            row["ratio_ci"] = (R / stats.f.ppf(0.975, 2 * n_c, 2 * n_n),
+                               R / stats.f.ppf(0.025, 2 * n_c, 2 * n_n))
+        rows.append(row)
+    out = {"rows": rows}
+    for who, key, nkey in (("network", "network_mean_dwell_ms", "network_visits"),
+                           ("chain", "chain_mean_dwell_ms", "chain_visits")):
+        ok = [r for r in rows if r[nkey] >= 2 and np.isfinite(r[key])]
+        if len(ok) >= 3:
+            N = [r["N"] for r in ok]
+            T = [r[key] for r in ok]
+            se = [r[key] / np.sqrt(r[nkey]) for r in ok]
+            out[f"fit_{who}"] = fit_dwell_scaling(N, T, se)
+    path = a.json or "benchmarks/results/switching_dwell_table.json"
+    with open(path, "w") as f:
+        json.dump(out, f, indent=2, default=float)
+    print(json.dumps(out, indent=1, default=float))
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -211,7 +300,11 @@ def main(argv=None):
     r.add_argument("--barrier", type=float, default=3.5)
     r.add_argument("--seed", type=int, default=3)
     r.add_argument("--json", default=None)
+    tb = sub.add_parser("table")
+    tb.add_argument("--json", default=None)
     a = ap.parse_args(argv)
+    if a.cmd == "table":
+        return _table(a)
     if a.cmd == "chain-dwell":
         return _chain_dwell(a)
     return _rates(a)

@@ -114,16 +114,23 @@ def metastable_states(features, t=None, *, n_states: int = 2, min_dwell: float =
     in_core = dist < radius[None, :]
     nearest = km.labels_
     raw = np.where(in_core[np.arange(len(Z)), nearest], nearest, -1)
+    labels = rank[_milestone(raw)]
+    if min_dwell > 0:
+        labels = _min_dwell_filter(labels, t, min_dwell)
+    return labels
+
+
+def _milestone(raw):
+    """Core labels (−1 outside every core) → the last core visited (points before the first
+    core visit take its label)."""
+    raw = np.asarray(raw).copy()
     first = np.flatnonzero(raw >= 0)
     if len(first) == 0:
         raise ParameterError("no point lies in any state core; lower n_states or raise core")
     raw[: first[0]] = raw[first[0]]
     idx = np.where(raw >= 0, np.arange(len(raw)), 0)
     np.maximum.accumulate(idx, out=idx)
-    labels = rank[raw[idx]]
-    if min_dwell > 0:
-        labels = _min_dwell_filter(labels, t, min_dwell)
-    return labels
+    return raw[idx]
 
 
 def _min_dwell_filter(labels, t, min_dwell):
@@ -378,14 +385,7 @@ def gpcca_states(features, t=None, *, n_states: int = 2, n_micro: int = 30, lag:
     chi = res.chi[:, order]
     member = chi[micro]                                   # (T, n_states)
     best = np.argmax(member, axis=1)
-    raw = np.where(member[np.arange(len(micro)), best] >= core, best, -1)
-    first = np.flatnonzero(raw >= 0)
-    if len(first) == 0:
-        raise ParameterError("no time point lies in a core; lower core")
-    raw[: first[0]] = raw[first[0]]
-    idx = np.where(raw >= 0, np.arange(len(raw)), 0)
-    np.maximum.accumulate(idx, out=idx)
-    labels = raw[idx]
+    labels = _milestone(np.where(member[np.arange(len(micro)), best] >= core, best, -1))
     # stationary distribution of T and mean first-passage times between the cores
     w, v = np.linalg.eig(T.T)
     pi = np.abs(np.real(v[:, np.argmin(np.abs(w - 1.0))]))
