@@ -42,7 +42,7 @@ __all__ = ["RegimesCase", "crossings", "predicted_stable"]
 #: of increasing synchrony published by Li, Chariker & Young (2019).
 REGIMES = ("lcy-homogeneous", "lcy-regular", "lcy-synchronized")
 SHORT = {r: r.split("-", 1)[1] for r in REGIMES}
-SOURCES = ("exact", "fixed-step", "MA", "fitted")
+SOURCES = ("exact", "fixed-step", "MA", "fitted", "fitted-exact")
 
 
 def crossings(curve_x, curve_y, y0):
@@ -146,13 +146,15 @@ def _ma_task(task):
 
 
 def _fit_task(task):
-    """Fit the transition-rate reduction on a fixed-step run and integrate its ODE."""
+    """Fit the transition-rate reduction on a network run (``method`` "fixed-step", or
+    "exact" with integer voltages, snapshots every ``dt``) and integrate its ODE."""
     import simulate
     from reduce import TransitionRateEstimator
     from reduce.estimation.validation import integrate_ode
 
-    p, regime, seed = task
-    net = simulate.MarkovIFNetwork(preset=regime, method="fixed-step", dt=p["dt"])
+    p, regime, seed, method = task
+    kw = {"voltages": "integer"} if method == "exact" else {"dt": p["dt"]}
+    net = simulate.MarkovIFNetwork(preset=regime, method=method, **kw)
     traj = net.run(t_end=p["fit_t_end"], seed=seed, coarse=True, record_dt=p["dt"],
                    progress=False)
     traj.t_burn = p["t_burn"]
@@ -164,7 +166,7 @@ def _fit_task(task):
                         t_burn=min(p["t_burn"], p["fit_ode_t_end"] / 2))
     tb = min(p["t_burn"], p["fit_ode_t_end"] / 2)
     d = _describe(run, p, tb, method="binned")
-    d.update(regime=regime, seed=int(seed), fit_network_rates_hz=net_rates,
+    d.update(regime=regime, seed=int(seed), method=method, fit_network_rates_hz=net_rates,
              n_states=int(model.ode().n_states))
     return d
 
@@ -212,6 +214,9 @@ class RegimesCase(CaseStudy):
         Step("fit", "step_fit", uses=("fit_t_end", "fit_ode_t_end", "t_burn", "seed", "dt",
                                       "segment_ms", "peak_band"),
              description="fitted transition-rate reduction: fit and free-running ODE"),
+        Step("fit-exact", "step_fit_exact", uses=("fit_t_end", "fit_ode_t_end", "t_burn",
+                                                  "seed", "dt", "segment_ms", "peak_band"),
+             description="the same reduction fitted on the exact integer-voltage network"),
         Step("hopf", "step_hopf", uses=("cont_tau_ee_bounds", "cont_tau_ie_bounds",
                                         "cont_max_points"), after=("ma",),
              description="equilibria in tau_ee; Hopf curve in (tau_ee, tau_ie)"),
@@ -229,6 +234,7 @@ class RegimesCase(CaseStudy):
           for r in REGIMES),
         *(CheckSpec(f"hopf-side-{SHORT[r]}", f"check_hopf_side_{SHORT[r]}",
                     needs=("ma", "hopf")) for r in REGIMES),
+        CheckSpec("fit-exact-rates", "check_fit_exact_rates", needs=("fit-exact",)),
         CheckSpec("lna-peaks", "check_lna", needs=("network", "lna")),
     )
 
@@ -262,8 +268,21 @@ class RegimesCase(CaseStudy):
         seeds = spawn_seeds(p["seed"] + 1000, len(REGIMES))
         base = {k: p[k] for k in ("fit_t_end", "fit_ode_t_end", "t_burn", "dt", "segment_ms",
                                   "peak_band")}
-        out = ctx.map_tasks(_fit_task, [(base, r, s) for r, s in zip(REGIMES, seeds)],
+        out = ctx.map_tasks(_fit_task,
+                            [(base, r, s, "fixed-step") for r, s in zip(REGIMES, seeds)],
                             desc="fits")
+        return {d["regime"]: d for d in out}
+
+    def step_fit_exact(self, ctx):
+        ctx.require("reduce", "TransitionRateEstimator")
+        from simulate.executor import spawn_seeds
+
+        p = ctx.params
+        seeds = spawn_seeds(p["seed"] + 2000, len(REGIMES))
+        base = {k: p[k] for k in ("fit_t_end", "fit_ode_t_end", "t_burn", "dt", "segment_ms",
+                                  "peak_band")}
+        out = ctx.map_tasks(_fit_task, [(base, r, s, "exact") for r, s in zip(REGIMES, seeds)],
+                            desc="fits (exact network)")
         return {d["regime"]: d for d in out}
 
     def step_hopf(self, ctx):
@@ -346,7 +365,8 @@ class RegimesCase(CaseStudy):
 
         net = ctx.result("network")
         ma = ctx.result("ma") if ctx.has("ma") else {}
-        fit = ctx.result("fit") if ctx.has("fit") else {}
+        fit = {src: ctx.result(step) if ctx.has(step) else {}
+               for src, step in (("fitted", "fit"), ("fitted-exact", "fit-exact"))}
         lna = ctx.result("lna") if ctx.has("lna") else {}
         table = _observable_table(net, ma, fit)
         ctx.table("observables", table)
@@ -363,7 +383,7 @@ class RegimesCase(CaseStudy):
                                  (axes[2], "ssi", "SSI (E)")):
                 ys = [np.nan if d is None else (d["ssi_E"] if key == "ssi"
                                                 else d["rates_hz"][key]) for d in rows]
-                ax.bar(x + (j - 1.5) * 0.2, ys, 0.2, label=src, color=f"C{j}")
+                ax.bar(x + (j - 2) * 0.16, ys, 0.16, label=src, color=f"C{j}")
                 ax.set_ylabel(lab)
                 data[f"{key}_{src}"] = ys
         for ax in axes:
@@ -497,6 +517,9 @@ class RegimesCase(CaseStudy):
     def check_fit_rates_synchronized(self, ctx):
         return _fit_rates_check(ctx, REGIMES[2])
 
+    def check_fit_exact_rates(self, ctx):
+        return _fit_exact_rates_check(ctx)
+
     def check_hopf_side_homogeneous(self, ctx):
         return _hopf_side_check(ctx, REGIMES[0])
 
@@ -533,10 +556,11 @@ def _preset(regime):
     return PRESETS[regime]
 
 
-def _source(net, ma, fit, regime, src):
+def _source(net, ma, fits, regime, src):
+    """Observables of one source; ``fits`` maps "fitted"/"fitted-exact" to fit results."""
     if src in ("exact", "fixed-step"):
         return net.get((regime, src))
-    return (ma if src == "MA" else fit).get(regime)
+    return (ma if src == "MA" else fits.get(src, {})).get(regime)
 
 
 def _observable_table(net, ma, fit):
@@ -569,6 +593,23 @@ def _ma_rates_check(ctx, regime):
                  f"network: E {ma['E']:.1f} vs {net['E']:.1f} Hz ({100 * errs['E']:+.1f} %), "
                  f"I {ma['I']:.1f} vs {net['I']:.1f} Hz ({100 * errs['I']:+.1f} %); exact "
                  f"network E {ex['E']:.1f}, I {ex['I']:.1f} Hz")
+
+
+def _fit_exact_rates_check(ctx):
+    res = ctx.result("fit-exact")
+    errs = {}
+    for r in REGIMES:
+        d = res[r]
+        net = d["fit_network_rates_hz"]
+        errs[r] = max(abs(d["rates_hz"][q] - net[q]) / net[q] for q in ("E", "I"))
+    worst = max(errs.values())
+    tol = ctx.params["fit_rate_tolerance"]
+    return Check("fit-exact-rates", worst, 0.0, f"{tol:g} relative", bool(worst <= tol),
+                 detail="largest relative E/I error of the ODE fitted on the exact network vs "
+                 "that run: " + ", ".join(
+                     f"{SHORT[r]}: E {res[r]['rates_hz']['E']:.1f} vs "
+                     f"{res[r]['fit_network_rates_hz']['E']:.1f} Hz ({100 * e:.1f} %)"
+                     for r, e in errs.items()))
 
 
 def _fit_rates_check(ctx, regime):

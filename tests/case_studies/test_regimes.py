@@ -73,7 +73,7 @@ def _fakes(depth, ma_error=0.0, stable=None):
         return d
 
     def fit(task):
-        p, regime, seed = task
+        p, regime, seed, method = task
         act = _activity(depth[regime], 9, p["fit_ode_t_end"])
         d = rg._describe(act, p, 100.0, method="binned")
         d.update(regime=regime, seed=seed, n_states=60,
@@ -105,14 +105,16 @@ def _run(tmp_path, monkeypatch, depth, **kw):
 def test_case_logic_on_synthetic_regimes(tmp_path, monkeypatch):
     rep, checks = _run(tmp_path, monkeypatch, DEPTH)
     steps = {s["name"]: s["status"] for s in rep["steps"]}
-    assert steps == {"network": "done", "ma": "skipped", "fit": "done", "hopf": "skipped",
-                     "lna": "skipped", "figures": "done"}     # ma needs reduce.finite_size
+    assert steps == {"network": "done", "ma": "skipped", "fit": "done", "fit-exact": "done",
+                     "hopf": "skipped", "lna": "skipped",
+                     "figures": "done"}     # ma needs reduce.finite_size
     assert checks["ssi-ordering-exact"]["pass"] is True
     assert checks["ssi-ordering-fixed-step"]["pass"] is True
     for r in ("homogeneous", "regular", "synchronized"):
         assert checks[f"fit-rates-{r}"]["pass"] is True
         assert checks[f"ma-rates-{r}"]["status"] == "skipped"
         assert checks[f"hopf-side-{r}"]["status"] == "skipped"
+    assert checks["fit-exact-rates"]["pass"] is True
     assert checks["lna-peaks"]["reason"].startswith("--quick")
     assert rep["quick"]["reductions"]["t_end"] == {"full": 5000.0, "quick": 1000.0}
     assert {"rates_ssi", "spectra", "timeseries"} <= {f["name"] for f in rep["figures"]}
