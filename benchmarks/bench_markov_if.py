@@ -170,9 +170,11 @@ def memory(t_ends=(2000.0, 20000.0), method="fixed-step"):
 
 # ----------------------------------------------------------------------------- convergence
 def convergence(trials=32, t_trial=3000.0, burn=200.0, dts=(0.1, 0.05, 0.025, 0.0125),
-                fixed=True, workers=2, seed0=1000):
+                fixed=True, workers=2, seed0=1000, raw_out=None):
     """The study of tests/simulate/test_markov_if_convergence.py, plus the fixed-step scheme
-    at the same steps (a finding: it does not converge to the jump process)."""
+    at the same steps (a finding: it does not converge to the jump process). Configurations
+    run in the order given; ``raw_out`` (.npz) receives the per-trial rates and occupation
+    vectors after each configuration."""
     from simulate.markov_if.convergence import hist_distance, mean_ci, poly_fit, run_trials
 
     seeds = [seed0 + k for k in range(trials)]
@@ -185,6 +187,9 @@ def convergence(trials=32, t_trial=3000.0, burn=200.0, dts=(0.1, 0.05, 0.025, 0.
         rates, occ = run_trials(method, dt, seeds, t_trial, burn, workers=workers)
         key = method if method == "exact" else f"{method} dt={dt:g}"
         raw[key] = (rates, occ)
+        if raw_out:
+            np.savez(raw_out, **{f"{k} {what}": v[n] for k, v in raw.items()
+                                 for n, what in enumerate(("rates", "occ"))})
         mean, half = mean_ci(rates)
         table[key] = {"E": mean[0], "I": mean[1], "E_ci95": half[0], "I_ci95": half[1],
                       "E_ci_rel": half[0] / mean[0], "I_ci_rel": half[1] / mean[1],
@@ -197,6 +202,7 @@ def convergence(trials=32, t_trial=3000.0, burn=200.0, dts=(0.1, 0.05, 0.025, 0.
     ex = table["exact"]
     t975 = _t975(trials)
     fits = {}
+    dts = sorted(dts, reverse=True)
     for method in ("tau-leap",) + (("fixed-step",) if fixed else ()):
         for pop in ("E", "I"):
             d = np.array(dts)
@@ -301,6 +307,10 @@ def main(argv=None):
     ap.add_argument("--trials", type=int, default=32)
     ap.add_argument("--t-trial", type=float, default=3000.0)
     ap.add_argument("--json-out", default=None)
+    ap.add_argument("--dts", type=float, nargs="+", default=[0.1, 0.05, 0.025, 0.0125])
+    ap.add_argument("--no-fixed", action="store_true")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--raw-out", default=None)
     a = ap.parse_args(argv)
     if a.what == "_memchild":
         _mem_child(float(a.args[0]), a.args[1], a.args[2])
@@ -315,7 +325,8 @@ def main(argv=None):
     if a.what in ("observables", "all"):
         res["observables"] = observables_at_defaults()
     if a.what in ("convergence", "all"):
-        res["convergence"] = convergence(a.trials, a.t_trial)
+        res["convergence"] = convergence(a.trials, a.t_trial, dts=a.dts, fixed=not a.no_fixed,
+                                         workers=a.workers, raw_out=a.raw_out)
     res["machine"]["load_avg_end"] = os.getloadavg()
     if a.json_out:
         with open(a.json_out, "w") as f:

