@@ -10,16 +10,22 @@ and τ_IE = 1.2, 1.2, 0.95 ms; **published** parameters), compared across four d
   and the fixed-step scheme of the MA paper's code (``method="fixed-step"``, Δt = 0.1 ms);
 - the analytic Markov approximation (``reduce.MarkovApproximation``, ODE form, models.md §2);
 - the fitted reduction (``reduce.TransitionRateEstimator("ma", features="kicks")`` fitted on
-  a fixed-step run of the same regime, its free-running ODE integrated; models.md §3);
+  a fixed-step run of the same regime, and on an exact integer-voltage run; its free-running
+  ODE integrated; models.md §3);
 - the linear-noise approximation of the finite-N MA (``reduce.finite_size.MALinearNoise``)
   for the regimes whose MA equilibrium is stable.
 
 Steps: ``network`` (both simulators, every regime, through ``ctx.map_tasks``), ``ma`` (MA ODE
-integration, equilibrium by map transient + Newton, eigenvalues), ``fit`` (fixed-step run with
-coarse states, fit, fitted ODE integration), ``hopf`` (equilibria of the MA continued in τ_EE
+integration, equilibrium by map transient + Newton, eigenvalues; rates, SSI and spectra of
+every source are computed inside the tasks), ``fit`` and ``fit-exact`` (network run with coarse
+states every Δt, fit, fitted ODE integration), ``hopf`` (equilibria of the MA continued in τ_EE
 at τ_IE = 1.2 ms from the homogeneous regime, then the Hopf curve in (τ_EE, τ_IE) by
-``bifurcation.continue_codim2``), ``lna`` (spectra at the stable equilibria), ``analyse``
-(rates, SSI, spectra), ``figures``.
+``bifurcation.continue_codim2``), ``lna`` (spectra at the stable equilibria), ``figures``.
+
+Observables (:mod:`simulate.observables`): rates over [t_burn, t_end]; SSI, the mean over
+spikes of the fraction of the population firing within ±0.5 ms (networks: from spikes; MA and
+fitted ODE: from the binned flux, which gives ν × 1 ms for a constant flux); Welch PSD of the
+E rate and its arg-max in ``peak_band`` (none when the rate is constant to 1e-3).
 
 Which side of the Hopf curve a regime lies on is decided by counting the curve's crossings of
 the segment τ_IE = τ_IE(regime), τ_EE ∈ (τ_EE(regime), τ_EE,max]: the equilibrium at τ_EE,max
