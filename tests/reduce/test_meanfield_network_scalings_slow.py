@@ -36,7 +36,7 @@ POINTS = [
     (300, "const", 1200.0, 200.0, "below", "in"),
     (300, "sqrt", 1200.0, 200.0, "in", "below"),
     (300, "log", 1200.0, 200.0, "in", "in"),
-    (1000, "const", 400.0, 100.0, None, None),
+    (1000, "const", 400.0, 100.0, "below", "above"),
     (1000, "sqrt", 400.0, 100.0, "above", "below"),
     (1000, "log", 400.0, 100.0, "below", "above"),
 ]
