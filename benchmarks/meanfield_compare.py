@@ -6,6 +6,7 @@ Usage (each prints one table; minutes each on the shared machine)::
     ... meanfield_compare.py cond        # conductance network, three scalings, K = 100..1000
     ... meanfield_compare.py brunel      # Brunel (g=6, eta=4: SI fast, Fig. 8B) and
                                          # (g=5, eta=2: AI in Fig. 8C; oscillates here)
+    ... meanfield_compare.py brunel-ai   # (5, 2) at N_E = 1e4 and 4e4; white-noise neuron
     ... meanfield_compare.py hybrid      # hybrid variances/means vs n
     ... meanfield_compare.py hetero      # in-degree heterogeneity
     ... meanfield_compare.py markov-if   # diffusion baseline vs the Markov IF network
@@ -89,6 +90,56 @@ def brunel():
               f"theory {fp.rates_hz[0]:.2f} Hz, CV {fp.extra['cv'][0]:.3f}", flush=True)
 
 
+def brunel_ai():
+    """(g, η) = (5, 2): the network at N_E = 10⁴ and 4·10⁴ (same C_E; finite-size scaling of
+    the population fluctuations) and a single LIF neuron driven by Gaussian white noise with
+    the network's μ and σ (Euler–Maruyama, dt = 0.01 ms): is the Siegert CV right for its
+    assumptions, and does the network's CV differ from it?"""
+    from simulate.spike_stats import population_oscillation, summary_stats
+
+    th = BrunelTheory(g=5.0, eta=2.0)
+    fp = th.self_consistent()
+    nu = fp.rates_hz[0] / 1000.0
+    J, C, tau, g, gam, ne = 0.1, 1000, 20.0, 5.0, 0.25, 0.02
+    mu = C * J * tau * (ne + nu * (1 - g * gam))
+    sig = np.sqrt(J * J * C * tau * (ne + nu * (1 + g * g * gam)))
+    print(f"theory: {fp.rates_hz[0]:.2f} Hz, CV {fp.extra['cv'][0]:.3f}; mu {mu:.2f} mV, "
+          f"sigma {sig:.2f} mV")
+    for n_e, t_end in ((10000, 600.0), (40000, 600.0)):
+        traj = simulate.CurrentLIFNetwork(n_e=n_e, conn_seed=0).run(
+            t_end=t_end, seed=10, progress=False, record_dt=10.0)
+        st = summary_stats(traj, 200.0, t_end, min_spikes=5)
+        osc = population_oscillation(traj, "E", 200.0, t_end)
+        print(f"N_E = {n_e}: rate {st['E']['rate_mean_hz']:.2f} Hz, CV {st['E']['cv_mean']:.3f},"
+              f" modulation {osc['rel_modulation']:.3f}, F_pop {osc['fano']:.1f}, peak "
+              f"{osc['peak_hz']:.0f} Hz", flush=True)
+    rng = np.random.default_rng(0)
+    n, dt, t_end, t_burn = 2000, 0.01, 3000.0, 500.0
+    v = rng.uniform(10.0, 20.0, n)
+    ref = np.zeros(n)
+    last = np.full(n, np.nan)
+    s1, s2, m = np.zeros(n), np.zeros(n), np.zeros(n)
+    for k in range(int(t_end / dt)):
+        t = k * dt
+        act = ref <= 0
+        v[act] += (dt * (mu - v[act]) / tau
+                   + sig * np.sqrt(dt / tau) * rng.standard_normal(int(act.sum())))
+        ref -= dt
+        idx = np.flatnonzero(act & (v >= 20.0))
+        if idx.size and t > t_burn:
+            ok = ~np.isnan(last[idx])
+            d, j = t - last[idx][ok], idx[ok]
+            s1[j] += d
+            s2[j] += d * d
+            m[j] += 1
+        last[idx] = t
+        v[idx] = 10.0
+        ref[idx] = 2.0
+    mean = s1 / m
+    cv = np.sqrt(s2 / m - mean**2) / mean
+    print(f"white-noise neuron: rate {1000 / np.nanmean(mean):.2f} Hz, CV {np.nanmean(cv):.3f}")
+
+
 def hybrid():
     eq = HybridHydrodynamic().equilibrium()
     print("theory", eq["x"], eq["rates_hz"])
@@ -130,5 +181,5 @@ def markov_if():
 
 
 if __name__ == "__main__":
-    {"single": single, "cond": cond, "brunel": brunel, "hybrid": hybrid, "hetero": hetero,
-     "markov-if": markov_if}[sys.argv[1]]()
+    {"single": single, "cond": cond, "brunel": brunel, "brunel-ai": brunel_ai,
+     "hybrid": hybrid, "hetero": hetero, "markov-if": markov_if}[sys.argv[1]]()
