@@ -16,6 +16,8 @@ Closed loop (free-running reduced model against the network, never one-step-ahea
 - :func:`activity_statistics`: mean rate, variance of the binned rate, spectrum peak, MFE
   period and Δm of any activity (network, ODE or chain), via :mod:`simulate.observables`;
 - :func:`variance_vs_window`: the rate variance at several bin widths;
+- :func:`one_step_check`: the model's one-step prediction of the spike counts given the data's
+  own states (dispersion of the residuals over windows, calibration by quantile groups);
 - :func:`compare_statistics`: relative differences of two such summaries.
 """
 
@@ -33,6 +35,7 @@ __all__ = [
     "ODERun",
     "activity_statistics",
     "variance_vs_window",
+    "one_step_check",
     "compare_statistics",
 ]
 
@@ -234,6 +237,86 @@ def variance_vs_window(obj, pop="E", windows_ms=(0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 
         if abs(b - round(b)) > 1e-6 * max(1.0, b) or round(b) < 1:
             continue
         out[float(w)] = ob.rate_variance(act, pop, bin_ms=float(w), t_burn=t_burn)
+    return out
+
+
+def one_step_check(trajectory, model, pop="E", t_burn=0.0, windows=(1, 10),
+                   n_deciles=10, by=None) -> dict:
+    """One-step prediction of the spike counts of a fitted model on a trajectory.
+
+    With the trajectory's own reduced states and features at every sample t, the model
+    predicts the number of ``pop`` neurons entering R during [t, t + τ) (τ = ``model.lag``)
+    as μ_t = Σ_a n_a(t) r_{a→R}(x_t) τ, to compare with the observed count C_t. Returned:
+
+    - ``dispersion[w]`` = Σ_j (Σ_{t∈j} (C_t − μ_t))² / Σ_t μ_t over consecutive windows j of
+      w samples. For a correctly specified chain the residuals are martingale differences
+      (uncorrelated in time), so the ratio does not grow with w, and per step it is
+      Σ μ(1 − P)/Σ μ ≤ 1 (binomial counts) — ``binomial_reference``; residuals that are
+      correlated over w samples (a bias persisting in time) make it grow with w;
+    - ``calibration``: (mean of the key, Σ C / Σ μ) in ``n_deciles`` quantile groups of the
+      key, the prediction μ itself or the feature named ``by``;
+    - ``mean_observed``, ``mean_predicted``.
+
+    Only features of the model's own kinds are evaluated (user features must be registered).
+    """
+    from .coarse import as_coarse_graining
+    from .features import Feature, sample_feature
+
+    if pop not in model.populations:
+        raise ParameterError(f"pop = {pop!r} is not one of {model.populations}")
+    if by is not None and by not in model.feature_names:
+        raise ParameterError(f"by = {by!r} is not one of the model's features "
+                             f"{model.feature_names}")
+    lut = as_coarse_graining(model.coarse_graining).lookup(np.asarray(trajectory["bins/coarse"]))
+    st = np.asarray(trajectory["samples/t"], float)
+    k0 = int(np.searchsorted(st, t_burn - 1e-9))
+    L = int(round(model.lag / float(st[1] - st[0])))
+    red = lut[np.asarray(trajectory["coarse"][k0:])]
+    S = len(model.labels)
+    occ_frac = {}
+    for q in model.populations:
+        off, n = trajectory.offsets[q], trajectory.sizes[q]
+        rq = red[:, off:off + n]
+        occ_frac[q] = np.stack([(rq == s).sum(axis=1) for s in range(S)], axis=1) / n
+    X = np.column_stack([
+        np.asarray(sample_feature(Feature(name), trajectory, occ_frac, model.labels,
+                                  model.rate_tau), float)[-len(red):]
+        for name in model.feature_names]) if model.feature_names else np.zeros((len(red), 0))
+    Z = (X - np.asarray(model.feature_mean)) / np.asarray(model.feature_sd)
+    qi = model.populations.index(pop)
+    off, n = trajectory.offsets[pop], trajectory.sizes[pop]
+    rq = red[:, off:off + n]
+    T = len(rq) - L
+    obs = ((rq[L:] == S - 1) & (rq[:T] != S - 1)).sum(axis=1).astype(float)
+    mu = np.zeros(T)
+    mup = np.zeros(T)
+    for c, (qq, a, b) in enumerate(model.keys):
+        if qq != qi or b != S - 1:
+            continue
+        eta = np.full(T, float(model.coef[c, 0]))
+        for k, g in enumerate(model.col_feat[c]):
+            if g >= 0:
+                eta += model.coef[c, k + 1] * Z[:T, g]
+        P = np.exp(np.minimum(eta, 700.0)) * model.lag
+        m = occ_frac[pop][:T, a] * n * P
+        mu += m
+        mup += m * P
+    res = obs - mu
+    out = {"mean_observed": float(obs.mean()), "mean_predicted": float(mu.mean()),
+           "binomial_reference": float(1.0 - mup.sum() / mu.sum()), "dispersion": {}}
+    for w in windows:
+        J = T // int(w)
+        rw = res[:J * w].reshape(J, w).sum(axis=1)
+        out["dispersion"][int(w)] = float(np.sum(rw ** 2) / np.sum(mu[:J * w]))
+    key = mu if by is None else X[:T, model.feature_names.index(by)]
+    edges = np.quantile(key, np.linspace(0.0, 1.0, n_deciles + 1))
+    cal = []
+    for i in range(n_deciles):
+        sel = (key >= edges[i]) & ((key < edges[i + 1]) if i < n_deciles - 1 else True)
+        cal.append((float(key[sel].mean()) if sel.any() else float("nan"),
+                    float(obs[sel].sum() / mu[sel].sum()) if mu[sel].sum() > 0
+                    else float("nan")))
+    out["calibration"] = cal
     return out
 
 
