@@ -19,6 +19,10 @@ an hour on a shared machine; trajectories and fitted models are cached in ``DIR`
     the finite-N chain of every model (a), ``--chain-seeds`` runs each, against its network:
     rate variance at several bin widths, spectrum peak, MFE period and Δm
     (:func:`reduce.estimation.validation.activity_statistics`, i.e. simulate.observables);
+``cv``
+    choice of the feature set (``--cv-features``): for each interior fit point, a model
+    fitted on the first runs of the other fit points predicts it (free-running ODE rates
+    against the network mean at the held-out point);
 ``hopf``
     equilibria of model (b)'s ODE continued in p_ei, Hopf points located, and the same for
     every bootstrap replicate: a bootstrap interval of each Hopf point.
@@ -115,7 +119,8 @@ def main(argv=None):
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ma", default="0.8", help="p_ei values for the analytic MA ('' = none)")
-    ap.add_argument("--stages", default="rates,local,fluct,hopf")
+    ap.add_argument("--stages", default="rates,local,cv,fluct,hopf")
+    ap.add_argument("--cv-features", default="kicks,kicks2")
     ap.add_argument("--workdir", default=".", help="trajectories and models are cached here")
     ap.add_argument("--out", default="closed_loop.json")
     a = ap.parse_args(argv)
@@ -157,11 +162,11 @@ def main(argv=None):
     res["network_rates"] = {str(p): [tr.rates_hz for tr in v] for p, v in trajs.items()}
     _save(res, a.out)
 
-    def _fit(path, runs, **kw):
+    def _fit(path, runs, features=None, **kw):
         if path.exists():
             return FittedMarkovModel.load(path)
         t1 = time.perf_counter()
-        est = TransitionRateEstimator("ma", features=feat, t_burn=a.t_burn, **kw)
+        est = TransitionRateEstimator("ma", features=features or feat, t_burn=a.t_burn, **kw)
         m = est.fit(runs).fetch_model()
         m.save(path)
         res["timings"][f"fit_{path.stem}_s"] = time.perf_counter() - t1
@@ -226,6 +231,25 @@ def main(argv=None):
             res["local_fits"] = local
             _save(res, a.out)
         res["timings"]["local_s"] = time.perf_counter() - t0
+
+    if "cv" in stages:
+        cv = {}
+        fs = sorted(fit_p)
+        for f in [v.strip() for v in a.cv_features.split(",") if v.strip()]:
+            cv[f] = {}
+            for hold in fs[1:-1]:
+                mh = _fit(wd / f"model_cv_{f}_without{hold:g}.h5",
+                          [trajs[p][0] for p in fs if p != hold], features=f)
+                r = _ode_rates(mh, hold, a.ode_t, a.t_burn)
+                net = {q: float(np.mean([tr.rates_hz[q] for tr in trajs[hold]]))
+                       for q in ("E", "I")}
+                cv[f][str(hold)] = {"ode": r, "network_mean": net, "rel_err": _rel(r, net)}
+                print("cv", f, hold, json.dumps(cv[f][str(hold)], default=float), flush=True)
+            errs = [abs(e) for d in cv[f].values() if d["rel_err"] for e in d["rel_err"].values()]
+            cv[f]["max_abs_rel_err"] = max(errs) if errs else float("nan")
+        cv["selected"] = min((f for f in cv), key=lambda f: cv[f]["max_abs_rel_err"])
+        res["cv"] = cv
+        _save(res, a.out)
 
     if "fluct" in stages:
         t0 = time.perf_counter()
