@@ -43,7 +43,8 @@ explicit Euler step of the ODE, so with Δt = h it is a stochastic version of th
 map; as Δt → 0 it tends to the continuous-time chain (its one-step covariance differs from
 the chain's by O(Δt/h): at Δt = h every neuron is redrawn, and the variance of the
 per-bin increment is ``n P(1 − P)`` instead of ``n P(2 − P)``-like diffusion of the
-continuous chain; use Δt ≤ h/10 to compare with the linear-noise approximation).
+continuous chain; compare ``scheme="exact"`` with the continuous-time linear-noise
+approximation, or the Δt = h chain with its discrete one, ``MALinearNoise.discrete_covariance``).
 ``scheme="langevin"``: the chemical Langevin (diffusion) approximation of the same chain:
 every channel (k → j, k → fire, refractory → j0) fires ``a Δt + sqrt(a Δt) ξ`` times,
 ``a`` its propensity, ξ standard normal; counts are real-valued (propensities of negative
