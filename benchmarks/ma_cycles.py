@@ -11,6 +11,9 @@ Stages (each writes ``benchmarks/results/ma_cycles_<stage>.json``; orbits of spe
     continued away from it up to ``--points`` points within [0.5, 1.0].
 ``pd``
     The doubled branch from the PD point number ``--pd`` of a previous ``hb`` run.
+``og``
+    The branch through the attracting orbit found by integrating the ODE (LSODA, rtol 1e-8,
+    400 ms, last 150 ms kept) at p_ei = ``--p0``, continued in both directions.
 
 The Markov approximation is built with the regularisation ``eps`` passed explicitly (default
 1e-3: with 1e-6 the field has extreme curvature in near-empty bins, see docs/markov_approx.md).
@@ -183,7 +186,8 @@ def main(argv=None):
     from bifurcation.cycles.solver import TIMERS
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("stage", choices=["eq", "hb", "pd"])
+    ap.add_argument("stage", choices=["eq", "hb", "pd", "og"])
+    ap.add_argument("--p0", type=float, default=0.8)
     ap.add_argument("--eps", type=float, default=1e-3)
     ap.add_argument("--hb", type=float, default=0.50324)
     ap.add_argument("--ntst", type=int, default=40)
@@ -227,6 +231,17 @@ def main(argv=None):
         TIMERS.clear()
         t0, c0 = time.perf_counter(), time.process_time()
         br = continue_cycles(sp, "p_ei", (0.5, 1.0), ntst=a.ntst, ds=a.ds, ds_max=a.ds_max,
+                             max_points=a.points)
+    elif a.stage == "og":
+        from bifurcation.cycles import OrbitGuess
+
+        res = ma.simulate(400.0, params={"p_ei": a.p0}, method="LSODA", rtol=1e-8,
+                          atol=1e-10, dt_out=0.02)
+        k = res.t > 250.0
+        guess = OrbitGuess(ode, res.t[k], res.x[k][:, : ode.n_states], params={"p_ei": a.p0})
+        TIMERS.clear()
+        t0, c0 = time.perf_counter(), time.process_time()
+        br = continue_cycles(guess, "p_ei", (0.5, 1.0), ntst=a.ntst, ds=a.ds, ds_max=a.ds_max,
                              max_points=a.points)
     else:
         out["equilibria"] = {"points": eq.n_points,

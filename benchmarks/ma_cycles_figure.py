@@ -11,7 +11,8 @@ point carries the E-rate peak heights of its orbit over one period) and
   peak gives Δm = 0; an orbit with two unequal peaks per period — the period-2 MFE pattern —
   gives ±|Δm|), stable solid, unstable dashed.
 
-Run: ``python benchmarks/ma_cycles_figure.py hb pd0 [--out docs/figures/cycles_ma_pei.png]``.
+Run: ``python benchmarks/ma_cycles_figure.py hb [--logs run.log ...]
+[--out docs/figures/cycles_ma_pei.png]``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,28 @@ def _segments(x, y, stable):
     return out
 
 
+def parse_log(path):
+    """Branch rows and special points from the progress log of ``ma_cycles.py``
+    (``#k p=… T=… mu=[…]`` lines; stability from the two leading nontrivial multipliers), for
+    runs stopped before they wrote their JSON. No peak heights: the Δm panel then shows the
+    branch only if it is known to have one peak per period (``one_peak``)."""
+    import re
+
+    rows, specials = [], []
+    num = r"[-+]?\d*\.?\d+(?:e[-+]?\d+)?"
+    for line in Path(path).read_text().splitlines():
+        m = re.search(r"#(\d+) p=(\S+) T=(\S+) .*mu=\[(.*)\] triv", line)
+        if not m:
+            continue
+        mus = [complex(z.replace(" ", "")) for z in
+               re.findall(rf"{num}\s*[-+]\s*{num}j|{num}(?![\d.j])", m.group(4))]
+        p, T = float(m.group(2)), float(m.group(3))
+        rows.append({"p_ei": p, "T": T, "stable": all(abs(z) < 1 for z in mus)})
+        for kind, val in re.findall(r"(PD|LPC|NS)@(\S+)", line):
+            specials.append({"kind": kind, "p_ei": float(val), "T": T})
+    return {"branch": rows, "specials": specials}
+
+
 def cyclic_dm(peaks):
     """Cyclic successive differences of the peaks of one period (empty for no peaks)."""
     p = np.asarray(peaks, float)
@@ -45,7 +68,7 @@ def cyclic_dm(peaks):
     return np.roll(p, -1) - p
 
 
-def draw(tags, out, sweep="ma_cycles_sweep.json"):
+def draw(tags, out, sweep="ma_cycles_sweep.json", logs=(), one_peak=()):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -58,8 +81,9 @@ def draw(tags, out, sweep="ma_cycles_sweep.json"):
         for p, dm in zip(s["p_ei"], s["dm_hz"]):
             ax2.plot(np.full(len(dm), p), dm, ".", color="0.55", ms=3, zorder=1)
         ax2.plot([], [], ".", color="0.55", label="ODE integrated (sweep)")
-    for j, tag in enumerate(tags):
-        d = json.loads((RESULTS / f"ma_cycles_{tag}.json").read_text())
+    sources = [(t, json.loads((RESULTS / f"ma_cycles_{t}.json").read_text())) for t in tags]
+    sources += [(Path(lg).stem, parse_log(lg)) for lg in logs]
+    for j, (tag, d) in enumerate(sources):
         rows = d["branch"]
         p = np.array([r["p_ei"] for r in rows])
         T = np.array([r["T"] for r in rows])
@@ -69,13 +93,16 @@ def draw(tags, out, sweep="ma_cycles_sweep.json"):
             ax1.plot(xs, ys, "-" if stb else "--", color=col, lw=1.5)
         ax1.plot([], [], "-", color=col, label=f"branch '{tag}' (solid: stable)")
         # Δm of the orbits: one curve per cyclic difference index (as many as peaks)
-        dms = [cyclic_dm(r["peaks_hz"]) if isinstance(r["peaks_hz"], list) else np.zeros(1)
-               for r in rows]
+        if "peaks_hz" not in rows[0] and tag not in one_peak:
+            continue
+        dms = [cyclic_dm(r["peaks_hz"]) if isinstance(r.get("peaks_hz", 0), list)
+               else np.zeros(1) for r in rows]
         kmax = max(len(v) for v in dms)
         for k in range(kmax):
             y = np.array([v[k] if k < len(v) else np.nan for v in dms])
             for xs, ys, stb in _segments(p, y, st):
                 ax2.plot(xs, ys, "-" if stb else "--", color=col, lw=1.3, zorder=2)
+    for _, d in sources:
         for sp in d["specials"]:
             m, c = STYLE.get(sp["kind"], ("x", "k"))
             ax1.plot(sp["p_ei"], sp["T"], m, color=c, mfc="none", ms=8)
@@ -96,12 +123,15 @@ def draw(tags, out, sweep="ma_cycles_sweep.json"):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("tags", nargs="+")
+    ap.add_argument("tags", nargs="*")
+    ap.add_argument("--logs", nargs="*", default=[], help="progress logs of unfinished runs")
+    ap.add_argument("--one-peak", nargs="*", default=[],
+                    help="log stems whose orbits have one E-rate peak per period (Δm = 0)")
     ap.add_argument("--out", default=str(Path(__file__).parents[1] / "docs" / "figures"
                                           / "cycles_ma_pei.png"))
     ap.add_argument("--sweep", default="ma_cycles_sweep.json")
     a = ap.parse_args(argv)
-    print(draw(a.tags, a.out, a.sweep))
+    print(draw(a.tags, a.out, a.sweep, a.logs, a.one_peak))
 
 
 if __name__ == "__main__":

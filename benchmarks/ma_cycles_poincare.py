@@ -49,6 +49,26 @@ def section_start(system, sol, level_frac=0.5, samples=4000):
     return float(L), coll.evaluate(sol.U, [t_hit])[0]
 
 
+def section_start_simulated(ma, ode, p_ei, t_end=600.0, level_frac=0.5):
+    """Level and section point from the attractor of the integrated ODE at ``p_ei``
+    (LSODA rtol 1e-9; no collocation): the last upward crossing of the mid level of the E
+    rate over the last 100 ms, and the time between the last two crossings."""
+    res = ma.simulate(t_end, params={"p_ei": p_ei}, method="LSODA", rtol=1e-9, atol=1e-11,
+                      dt_out=0.01)
+    p = ode.param_vector(p_ei=p_ei)
+    g = ode.outputs["rate_E"]
+    k = res.t > t_end - 100.0
+    X = res.x[k][:, : ode.n_states]
+    y = np.array([g(x, p) for x in X])
+    L = y.min() + level_frac * (y.max() - y.min())
+    up = np.flatnonzero((y[:-1] < L) & (y[1:] >= L))
+    i = int(up[-1])
+    w = (L - y[i]) / (y[i + 1] - y[i])
+    x0 = X[i] + w * (X[i + 1] - X[i])
+    T = float(np.diff(res.t[k][up[-2:]])[0])
+    return float(L), x0, T
+
+
 def main(argv=None):
     from ma_cycles import load_special, ma_system
 
@@ -59,7 +79,31 @@ def main(argv=None):
     ap.add_argument("--delta", type=float, default=2e-4)
     ap.add_argument("--which", type=int, nargs="*", default=None,
                     help="indices among the PD points (default all)")
+    ap.add_argument("--p-pd", type=float, default=None,
+                    help="PD value to confirm; the start comes from a simulation at "
+                         "--p-sim instead of the collocation orbit")
+    ap.add_argument("--p-sim", type=float, default=None)
     a = ap.parse_args(argv)
+    g_out = None
+    if a.p_pd is not None:
+        ma, ode = ma_system(1e-3)
+        g_out = ode.outputs["rate_E"]
+        L, x0, T = section_start_simulated(ma, ode, a.p_sim)
+        print(f"simulated start at p_ei = {a.p_sim}: level {L:.3f} Hz, T = {T:.4f}", flush=True)
+        t0, c0 = time.perf_counter(), time.process_time()
+        r = pd_parameter(ode, "p_ei", lambda x, p: g_out(x, p) - L, x0, T,
+                         (a.p_pd - a.delta, a.p_pd + a.delta), k=3, tol=1e-8, log=print,
+                         g_uses_params=True)
+        res = {"start": "simulation", "p_sim": a.p_sim, "p_pd_collocation": a.p_pd, "T": T,
+               "level_hz": L, "p_pd_poincare": r["value"], "difference": r["value"] - a.p_pd,
+               "last_secant_step": r["step"], "history": [list(h) for h in r["history"]],
+               "multipliers": [[float(m.real), float(m.imag)] for m in r["multipliers"]],
+               "wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0}
+        print(json.dumps(res), flush=True)
+        path = RESULTS / f"ma_cycles_{a.src}_poincare_sim.json"
+        old = json.loads(path.read_text()) if path.exists() else []
+        path.write_text(json.dumps(old + [res], indent=1))
+        return [res]
     src = json.loads((RESULTS / f"ma_cycles_{a.src}.json").read_text())
     ma, ode = ma_system(src["eps"])
     g_out = ode.outputs["rate_E"]
