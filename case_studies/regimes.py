@@ -177,6 +177,20 @@ def _fit_task(task):
     return d
 
 
+def _fits(ctx, method, seed_offset, desc):
+    """The fit tasks of one network method, one per regime (seeds from seed + offset)."""
+    ctx.require("reduce", "TransitionRateEstimator")
+    from simulate.executor import spawn_seeds
+
+    p = ctx.params
+    seeds = spawn_seeds(p["seed"] + seed_offset, len(REGIMES))
+    base = {k: p[k] for k in ("fit_t_end", "fit_ode_t_end", "t_burn", "dt", "segment_ms",
+                              "peak_band")}
+    out = ctx.map_tasks(_fit_task, [(base, r, s, method) for r, s in zip(REGIMES, seeds)],
+                        desc=desc)
+    return {d["regime"]: d for d in out}
+
+
 @register_case
 class RegimesCase(CaseStudy):
     name = "regimes"
@@ -267,29 +281,10 @@ class RegimesCase(CaseStudy):
         return {d["regime"]: d for d in out}
 
     def step_fit(self, ctx):
-        ctx.require("reduce", "TransitionRateEstimator")
-        from simulate.executor import spawn_seeds
-
-        p = ctx.params
-        seeds = spawn_seeds(p["seed"] + 1000, len(REGIMES))
-        base = {k: p[k] for k in ("fit_t_end", "fit_ode_t_end", "t_burn", "dt", "segment_ms",
-                                  "peak_band")}
-        out = ctx.map_tasks(_fit_task,
-                            [(base, r, s, "fixed-step") for r, s in zip(REGIMES, seeds)],
-                            desc="fits")
-        return {d["regime"]: d for d in out}
+        return _fits(ctx, "fixed-step", 1000, "fits")
 
     def step_fit_exact(self, ctx):
-        ctx.require("reduce", "TransitionRateEstimator")
-        from simulate.executor import spawn_seeds
-
-        p = ctx.params
-        seeds = spawn_seeds(p["seed"] + 2000, len(REGIMES))
-        base = {k: p[k] for k in ("fit_t_end", "fit_ode_t_end", "t_burn", "dt", "segment_ms",
-                                  "peak_band")}
-        out = ctx.map_tasks(_fit_task, [(base, r, s, "exact") for r, s in zip(REGIMES, seeds)],
-                            desc="fits (exact network)")
-        return {d["regime"]: d for d in out}
+        return _fits(ctx, "exact", 2000, "fits (exact network)")
 
     def step_hopf(self, ctx):
         cont = ctx.require("bifurcation", "continue_equilibria")
