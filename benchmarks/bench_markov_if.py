@@ -5,6 +5,8 @@ Usage::
     NUMBA_CACHE_DIR=/tmp/numba_cache python benchmarks/bench_markov_if.py speed
     python benchmarks/bench_markov_if.py memory
     python benchmarks/bench_markov_if.py convergence [--trials 32 --t-trial 3000]
+    python benchmarks/bench_markov_if.py convergence-report --raw-out trials.npz
+    python benchmarks/bench_markov_if.py isi-dt
     python benchmarks/bench_markov_if.py observables
     python benchmarks/bench_markov_if.py all          # everything, JSON to --json-out
 
@@ -223,6 +225,45 @@ def convergence(trials=32, t_trial=3000.0, burn=200.0, dts=(0.1, 0.05, 0.025, 0.
             "seeds": [seeds[0], seeds[-1]]}
 
 
+def convergence_report(raw_path):
+    """Summary of a ``convergence --raw-out`` file: per tau-leap step the rate offsets from
+    exact with their standard errors, the per-trial SD, the bias-corrected histogram distance
+    D ± SE per population, and weighted polynomial fits of rate(Δt) over several ranges."""
+    from simulate.markov_if.convergence import hist_distance, mean_ci, poly_fit
+
+    z = np.load(raw_path)
+    ex, exo = z["exact rates"], z["exact occ"]
+    t975 = _t975(ex.shape[0])
+    m0, h0 = mean_ci(ex)
+    out = {"exact": {"mean": m0.tolist(), "se": (h0 / t975).tolist(),
+                     "sd": ex.std(0, ddof=1).tolist()}}
+    dts = sorted((float(k.split("dt=")[1].split()[0]) for k in z.files
+                  if k.startswith("tau-leap") and k.endswith("rates")), reverse=True)
+    ys, ses = [], []
+    for dt in dts:
+        r, o = z[f"tau-leap dt={dt:g} rates"], z[f"tau-leap dt={dt:g} occ"]
+        m, h = mean_ci(r)
+        ys.append(m)
+        ses.append(h / t975)
+        out[f"tau-leap dt={dt:g}"] = {
+            "mean": m.tolist(), "offset": (m - m0).tolist(),
+            "offset_se": (np.hypot(h, h0) / t975).tolist(), "sd": r.std(0, ddof=1).tolist(),
+            "hist_D": [hist_distance(o[:, q], exo[:, q]) for q in range(o.shape[1])]}
+    d, ys, ses = np.array(dts), np.array(ys), np.array(ses)
+    for j in range(ys.shape[1]):
+        for name, sel, deg in (("linear 3 largest", slice(0, 3), 1),
+                               ("linear 3 smallest", slice(-3, None), 1),
+                               ("quadratic all", slice(None), 2), ("linear all", slice(None), 1)):
+            c, cov, chi2, dof = poly_fit(d[sel], ys[sel, j], ses[sel, j], deg)
+            out[f"pop {j} {name}"] = {
+                "coef": c.tolist(), "se": np.sqrt(np.diag(cov)).tolist(), "chi2": chi2,
+                "dof": dof, "z_intercept_vs_exact": (c[0] - m0[j]) / math.hypot(
+                    math.sqrt(cov[0, 0]), h0[j] / t975)}
+    for k, v in out.items():
+        print(k, json.dumps(v, default=float), flush=True)
+    return out
+
+
 def _t975(n):
     from scipy import stats
 
@@ -299,10 +340,40 @@ def closed_form_checks(seed=5):
     return out
 
 
+def isi_dt(dts=(0.1, 0.05, 0.025, 0.0125), seeds=(5, 6), t_end=4000.0):
+    """Mean ISI of uncoupled neurons (p = 0) against the closed form M/λ + τ_R, for exact and
+    for tau-leap at several Δt, with a weighted linear fit of the tau-leap excess over Δt."""
+    from simulate.markov_if.convergence import poly_fit
+
+    unc = {"p_ee": 0.0, "p_ie": 0.0, "p_ei": 0.0, "p_ii": 0.0}
+    cf = 100 / 7 + 4.0
+    out = {}
+    for m, dt in [("exact", 0.1)] + [("tau-leap", d) for d in dts]:
+        ds = []
+        for seed in seeds:
+            tr = simulate.MarkovIFNetwork(method=m, dt=dt, **unc).run(
+                t_end=t_end, seed=seed, progress=False, record_dt=t_end)
+            t, i = tr["spikes/t"], tr["spikes/i"]
+            o = np.lexsort((t, i))
+            ds.append(np.diff(t[o])[i[o][1:] == i[o][:-1]])
+        d = np.concatenate(ds)
+        key = m if m == "exact" else f"tau-leap dt={dt:g}"
+        out[key] = {"excess_ms": d.mean() - cf, "se": d.std(ddof=1) / math.sqrt(len(d)),
+                    "n": len(d)}
+        print(key, json.dumps(out[key], default=float), flush=True)
+    y = np.array([out[f"tau-leap dt={v:g}"]["excess_ms"] for v in dts])
+    se = np.array([out[f"tau-leap dt={v:g}"]["se"] for v in dts])
+    coef, cov, chi2, dof = poly_fit(dts, y, se, degree=1)
+    out["fit"] = {"a": coef[0], "b": coef[1], "se": np.sqrt(np.diag(cov)).tolist(),
+                  "chi2": chi2, "dof": dof}
+    print("fit", json.dumps(out["fit"], default=float), flush=True)
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["speed", "memory", "convergence", "observables", "checks",
-                                     "all", "_memchild"])
+    ap.add_argument("what", choices=["speed", "memory", "convergence", "convergence-report",
+                                     "isi-dt", "observables", "checks", "all", "_memchild"])
     ap.add_argument("args", nargs="*")
     ap.add_argument("--trials", type=int, default=32)
     ap.add_argument("--t-trial", type=float, default=3000.0)
@@ -315,11 +386,19 @@ def main(argv=None):
     if a.what == "_memchild":
         _mem_child(float(a.args[0]), a.args[1], a.args[2])
         return
+    if a.what == "convergence-report":
+        res = convergence_report(a.raw_out)
+        if a.json_out:
+            with open(a.json_out, "w") as f:
+                json.dump(res, f, indent=1, default=float)
+        return
     res = {"machine": {"cpus": os.cpu_count(), "load_avg": os.getloadavg()}}
     if a.what in ("speed", "all"):
         res["speed"] = speed()
     if a.what in ("memory", "all"):
         res["memory"] = memory()
+    if a.what == "isi-dt":
+        res["isi_dt"] = isi_dt()
     if a.what in ("checks", "all"):
         res["checks"] = closed_form_checks()
     if a.what in ("observables", "all"):
