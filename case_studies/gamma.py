@@ -11,10 +11,14 @@ The default case of ``snnreduce reproduce``. Steps (models.md §1–§2):
 3. ``continue`` — equilibria of ``ma.ode()`` continued in ``p_ei`` with
    ``bifurcation.continue_equilibria``, starting from the time-averaged MA state (or
    ``ma.equilibrium()`` when the reduction provides it);
-4. ``analyse`` — observables (:mod:`simulate.observables`) of network and MA: rates, SSI, MFE
-   rate and pattern, gamma peak;
-5. ``figures`` — population-rate time series (network vs MA), spectra, rates over ``p_ei``
-   and the bifurcation diagram, each as PNG, PDF and CSV.
+4. ``cycles`` — limit cycles of ``ma.ode()`` born at the first Hopf point of that branch
+   (``bifurcation.continue_cycles``), their stability, PD/LPC points, and the doubled branch
+   from the first PD point; the Δm of every orbit measured with the simulations' detector;
+5. ``analyse`` — observables (:mod:`simulate.observables`) of network and MA: rates, SSI, MFE
+   rate and pattern, gamma peak, successive peak-height differences Δm;
+6. ``figures`` — population-rate time series (network vs MA), spectra, rates over ``p_ei``,
+   the bifurcation diagram, and the brute-force Δm diagrams of network and MA with the
+   continued cycles drawn over them, each as PNG, PDF and CSV.
 
 A step whose capability is not importable in this build is reported as skipped with the reason,
 and the checks that need it are skipped too; nothing is faked.
@@ -28,10 +32,15 @@ Checks and their references (see docs/case_studies.md):
 - ``ma-rate-E``, ``ma-rate-I``: MA mean rates against the network's at the case's ``p_ei``,
   relative tolerance ``rate_tolerance`` = 0.15 (a port of the released code gave 3–13 %
   errors for p_ei in [0.5, 0.9], map form; models.md §2).
-- ``ma-rates-sweep``: the largest relative E/I rate error over ``sweep_p_ei`` (full runs only).
+- ``ma-rates-sweep``: the mean relative E/I rate error over the values of ``sweep_p_ei`` up to
+  ``sweep_check_max_p_ei`` = 0.9, tolerance ``sweep_mean_tolerance`` = 0.10 (the target of
+  issue 4); larger p_ei are reported, not checked (full runs only).
 - ``ma-gamma-peak``: MA spectral peak against the network's, tolerance ``peak_tolerance_hz``.
 - ``ma-equilibrium-unstable``: the MA attractor at the defaults is a limit cycle (models.md §2),
   so the equilibrium at the case's ``p_ei`` must be unstable.
+- ``ma-cycle-born-at-hopf``: Hopf's theorem (a second method for the cycle start): the period
+  of the cycle nearest the Hopf point equals 2π/ω of the critical eigenvalue, relative
+  tolerance ``cyc_hb_period_tol`` (the O(ε²) period shift at the first step, ≪ 2e-3).
 """
 
 from __future__ import annotations
@@ -132,7 +141,8 @@ class GammaCase(CaseStudy):
         "t_end": 5000.0,          # ms simulated per run (network and MA)
         "t_burn": 200.0,          # ms discarded before every average
         "seed": 0,
-        "sweep_p_ei": (0.5, 0.6, 0.7, 0.8, 0.9),   # rates network vs MA (models.md §2)
+        # rates network vs MA (models.md §2) and the brute-force Δm diagrams
+        "sweep_p_ei": (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0),
         # reduction
         "ma_t_end": 3000.0,       # ms of MA integration
         "ma_form": "ode",         # "ode" (smooth, continued below) or "map" (published map)
@@ -143,10 +153,21 @@ class GammaCase(CaseStudy):
         # ds_max = 0.1 of the continuation would move p_ei by ~1e-3 per point
         "cont_ds": 0.5,
         "cont_ds_max": 5.0,
+        # cycles: branch born at the first Hopf point of the equilibrium branch (lowest p_ei),
+        # and the period-doubled branch from its first PD point (docs/cycles.md: HB 0.50324,
+        # PD 0.78779 at eps = 1e-3, NTST 40)
+        "cyc_ntst": 40,
+        "cyc_max_points": 60,
+        "cyc_ds": 0.1,
+        "cyc_ds_max": 0.5,
+        "cyc_pd_branch": True,
+        "cyc_hb_period_tol": 2e-3,   # relative: first cycle's period vs 2π/ω at the HB
         # observables and checks
         "segment_ms": 250.0,      # Welch segment (4 Hz resolution)
         "gamma_band": (30.0, 90.0),
         "rate_tolerance": 0.15,   # relative, MA vs network rates
+        "sweep_mean_tolerance": 0.10,   # mean relative rate error over the sweep (issue 4)
+        "sweep_check_max_p_ei": 0.9,
         "peak_tolerance_hz": 10.0,
     }
     quick = {
@@ -156,6 +177,9 @@ class GammaCase(CaseStudy):
         "cont_max_points": 60,
         "cont_ds_max": 10.0,
         "segment_ms": 200.0,
+        "cyc_ntst": 20,
+        "cyc_max_points": 4,
+        "cyc_pd_branch": False,
     }
     quick_skips = {
         "ma-rates-sweep": "the p_ei sweep is reduced to the case's p_ei alone",
@@ -171,12 +195,20 @@ class GammaCase(CaseStudy):
         Step("continue", "step_continue", uses=("p_ei", "n_e", "n_i", "method", "cont_bounds",
                                                 "cont_max_points", "cont_ds", "cont_ds_max"),
              after=("reduce",), description="equilibria of the MA ODE in p_ei"),
+        Step("cycles", "step_cycles",
+             uses=("p_ei", "n_e", "n_i", "method", "cont_bounds", "cont_max_points", "cont_ds",
+                   "cont_ds_max", "cyc_ntst", "cyc_max_points", "cyc_ds", "cyc_ds_max",
+                   "cyc_pd_branch"),
+             after=("continue",),
+             description="MA limit cycles from the first Hopf point (and the PD branch)"),
         Step("analyse", "step_analyse", after=("simulate",), cache=False,
              description="observables of network and MA"),
         Step("figures", "step_figures", after=("analyse",), cache=False,
              description="time series, spectra, rates over p_ei, bifurcation diagram"),
     )
     checks = (
+        CheckSpec("ma-cycle-born-at-hopf", "check_cycle_hopf", needs=("cycles",),
+                  description="period of the first cycle vs 2π/ω of the Hopf eigenvalue"),
         CheckSpec("network-rates", "check_network_rates", needs=("analyse",),
                   description="I above E, both in [5, 150] Hz (models.md §2, qualitative)"),
         CheckSpec("network-gamma-peak", "check_network_peak", needs=("analyse",),
@@ -255,6 +287,46 @@ class GammaCase(CaseStudy):
             "p_ei_range": (float(np.min(br.params["p_ei"])), float(np.max(br.params["p_ei"]))),
             "n_states": int(ode.n_states),
         }
+
+    def step_cycles(self, ctx):
+        """Cycles of the MA ODE born at its first Hopf point, with their Δm; PD branch too.
+
+        The equilibrium branch is recomputed with the settings of ``continue`` (its special
+        points carry the Hopf data ω, l1, q the cycle start needs and are not cached). The
+        branch from the Hopf point with the lowest p_ei is continued over ``cont_bounds``
+        (``continue_cycles``, NTST = ``cyc_ntst``); if ``cyc_pd_branch``, the doubled branch is
+        continued from its first PD point. Every orbit is evaluated on its collocation
+        polynomials and passed through the same MFE detector as the simulations
+        (:func:`_orbit_delta_m`), so the Δm of the branch and of the brute-force runs are the
+        same quantity.
+        """
+        cont = ctx.require("bifurcation", "continue_equilibria")
+        cycles = ctx.require("bifurcation", "continue_cycles")
+        MA = ctx.require("reduce", "MarkovApproximation")
+        p = ctx.params
+        ma = MA(_network(ctx, p["p_ei"]))
+        ode = ma.ode()
+        x0 = _equilibrium_start(ma, ode)
+        br = cont(ode, x0, "p_ei", tuple(p["cont_bounds"]), max_points=p["cont_max_points"],
+                  ds=p["cont_ds"], ds_max=p["cont_ds_max"])
+        hbs = sorted(br.points("HB"), key=lambda sp: sp.params["p_ei"])
+        if not hbs:
+            raise StepSkipped("the equilibrium branch has no Hopf point in "
+                              f"{tuple(p['cont_bounds'])}")
+        hb = hbs[0]
+        settings = {"ntst": int(p["cyc_ntst"]), "max_points": int(p["cyc_max_points"]),
+                    "ds": float(p["cyc_ds"]), "ds_max": float(p["cyc_ds_max"])}
+        out = {"hopf": {"p_ei": float(hb.params["p_ei"]),
+                        "omega": float(hb.data.get("omega", np.nan)),
+                        "l1": float(hb.data.get("l1", np.nan))},
+               "branches": []}
+        primary = cycles(hb, "p_ei", tuple(p["cont_bounds"]), **settings)
+        out["branches"].append(_cycle_summary(ma, ode, primary, "from HB"))
+        pds = sorted(primary.points("PD"), key=lambda sp: sp.params["p_ei"])
+        if p["cyc_pd_branch"] and pds:
+            doubled = cycles(pds[0], "p_ei", tuple(p["cont_bounds"]), **settings)
+            out["branches"].append(_cycle_summary(ma, ode, doubled, "period-doubled"))
+        return out
 
     def step_analyse(self, ctx):
         from simulate import observables as obs
@@ -403,9 +475,9 @@ class GammaCase(CaseStudy):
             if xs:
                 ax.scatter(xs, ys, label=f"{label} (brute force)", **kw)
             data[f"p_ei_{label}"], data[f"delta_m_{label}"] = xs, ys
-        cyc = ctx.result("cycles") if ctx.has("cycles") else None
-        if cyc is not None:
-            _plot_cycle_delta_m(ax, cyc, data)
+        if ctx.has("cycles"):
+            for j, b in enumerate(ctx.result("cycles")["branches"]):
+                _plot_cycle_delta_m(ax, b, data, color=f"C{2 * j}")
         ax.set_xlabel("p_ei")
         ax.set_ylabel("Δm (spikes, successive MFE peak heights)")
         ax.legend(fontsize=7)
@@ -425,9 +497,30 @@ class GammaCase(CaseStudy):
                 "special_points": [{"kind": sp["kind"], "p_ei": sp["p_ei"]}
                                    for sp in br["special"]],
                 "status": br["status"], "message": br["message"], "start": br["x0_source"]}
+        if ctx.has("cycles"):
+            cyc = ctx.result("cycles")
+            ctx.summary["cycles"] = {
+                "hopf": cyc["hopf"],
+                "branches": [{"label": b["label"], "points": int(len(b["p_ei"])),
+                              "p_ei_range": (float(np.min(b["p_ei"])), float(np.max(b["p_ei"]))),
+                              "special_points": b["special"], "status": b["status"]}
+                             for b in cyc["branches"]]}
         return made
 
     # ------------------------------------------------------------------ checks
+    def check_cycle_hopf(self, ctx):
+        """Hopf theorem: the cycles born at an HB have period → 2π/ω as p_ei → p_HB."""
+        cyc = ctx.result("cycles")
+        b = cyc["branches"][0]
+        omega = cyc["hopf"]["omega"]
+        if not np.isfinite(omega) or omega <= 0 or len(b["periods"]) == 0:
+            raise StepSkipped("no Hopf frequency or no cycle point")
+        i = int(np.argmin(np.abs(np.asarray(b["p_ei"]) - cyc["hopf"]["p_ei"])))
+        return Check.within("ma-cycle-born-at-hopf", float(b["periods"][i]),
+                            2 * np.pi / omega, ctx.params["cyc_hb_period_tol"], relative=True,
+                            detail=f"cycle at p_ei = {b['p_ei'][i]:.5f}, HB at "
+                            f"{cyc['hopf']['p_ei']:.5f}")
+
     def check_network_rates(self, ctx):
         r = ctx.result("analyse")["network"][float(ctx.params["p_ei"])]["rates_hz"]
         ok = 5.0 <= r["E"] <= 150.0 and 5.0 <= r["I"] <= 150.0 and r["I"] > r["E"]
@@ -462,15 +555,26 @@ class GammaCase(CaseStudy):
                             relative=True, detail=f"MA vs network I rate (Hz) at p_ei = {v:g}")
 
     def check_ma_sweep(self, ctx):
-        errs = {}
+        """Mean relative MA rate error over the sweep's p_ei ≤ ``sweep_check_max_p_ei``.
+
+        Reference: issue 4's target (mean over p_ei ≤ 0.9 and both populations ≤ 10 %; the
+        released code's port gave 3–13 %, models.md §2). Larger p_ei are listed in the detail
+        and not checked: there the MA and the network part ways (docs/markov_approx.md).
+        """
+        errs, checked = {}, []
         for v in _sweep_values(ctx.params):
             for q in ("E", "I"):
                 r_ma, r_net = self._rate_pair(ctx, q, v)
                 errs[f"{q}@{v:g}"] = abs(r_ma - r_net) / r_net
-        worst = max(errs.values())
-        tol = ctx.params["rate_tolerance"]
-        return Check("ma-rates-sweep", worst, 0.0, tol, bool(worst <= tol),
-                     detail="largest relative rate error over p_ei: "
+                if v <= ctx.params["sweep_check_max_p_ei"] + 1e-12:
+                    checked.append(errs[f"{q}@{v:g}"])
+        if not checked:
+            raise StepSkipped("no sweep value within the checked range")
+        mean = float(np.mean(checked))
+        tol = ctx.params["sweep_mean_tolerance"]
+        return Check("ma-rates-sweep", mean, 0.0, tol, bool(mean <= tol),
+                     detail=f"mean relative rate error over p_ei <= "
+                     f"{ctx.params['sweep_check_max_p_ei']:g} (both populations); all: "
                      + ", ".join(f"{k} {e:.3f}" for k, e in errs.items()))
 
     def check_ma_peak(self, ctx):
@@ -512,12 +616,78 @@ def _pvec(ode, params):
     return p
 
 
-def _plot_cycle_delta_m(ax, cyc, data):
-    """Δm of the continued MA cycles: each orbit's successive peak-height differences.
+def _equilibrium_start(ma, ode):
+    """An equilibrium of the MA ODE at its own parameters (Newton from a short integration)."""
+    eq = getattr(ma, "equilibrium", None)
+    if callable(eq):
+        e = eq()
+        return np.asarray(getattr(e, "x", e), float)
+    from bifurcation.newton import newton_solve
 
-    ``cyc["p_ei"][i]`` and ``cyc["delta_m"][i]`` (the differences within one period, 0 for a
-    period-1 orbit) per branch point, ``cyc["stable"][i]``; stable orbits solid, unstable
-    dashed-grey, PD points marked.
+    r = ma.simulate(100.0, t_burn=0.0)
+    pv = ode.p0
+    sol = newton_solve(lambda x: ode.rhs(x, pv), lambda x: ode.jacobian(x, pv),
+                       np.asarray(r.x, float).mean(axis=0), 1e-10, 60, damped=True)
+    return np.asarray(sol.u, float)
+
+
+def _orbit_delta_m(ma, ode, sol, samples_per_ms=20, periods=4):
+    """Δm of one periodic orbit, measured as in the simulations.
+
+    The orbit is evaluated on its collocation polynomials at ``samples_per_ms`` points per ms,
+    its spike fluxes F_Q = N_Q·rate_Q/1000 (spikes per ms, from the ODE's ``rate_Q`` outputs)
+    laid end to end over ``periods`` periods
+    as a :class:`simulate.PopulationActivity` (counts F_Q dt), and passed to
+    :func:`simulate.observables.detect_mfes` with its defaults (1-ms box, threshold h·N,
+    9-ms separation). The successive peak-height differences of the events in the middle
+    periods are returned (a period-1 orbit gives ≈ 0, a period-2 orbit ±Δ).
+    """
+    from bifurcation.cycles.collocation import Collocation
+    from simulate import observables as obs
+    from simulate.activity import PopulationActivity
+
+    T = float(sol.T)
+    n = max(64, int(np.ceil(T * samples_per_ms)))
+    dt = T / n
+    X = Collocation(ode, sol.mesh).evaluate(sol.U, np.arange(n) / n)
+    pops = list(ma.spec.populations)
+    sizes = {q: float(ma.spec.sizes[j]) for j, q in enumerate(pops)}
+    counts = {}
+    for q in pops:   # rate_Q output (Hz per neuron) -> spikes of the population per bin
+        rate = np.array([ode.outputs[f"rate_{q}"](x, sol.p) for x in X])
+        counts[q] = np.tile(rate * sizes[q] * dt / 1000.0, periods)
+    act = PopulationActivity(t=np.arange(n * periods) * dt, dt=dt, counts=counts, sizes=sizes)
+    pop = "E" if "E" in counts else pops[0]
+    mf = obs.detect_mfes(act, pop)
+    keep = (mf.times >= T) & (mf.times < (periods - 1) * T)
+    return np.diff(mf.heights[keep]) if keep.sum() > 1 else np.zeros(0)
+
+
+def _cycle_summary(ma, ode, cyc, label):
+    """Picklable summary of a cycle branch: p_ei, period, stability, Δm, special points."""
+    p_ei = np.asarray(cyc.params["p_ei"], float)
+    dms = []
+    for sol in cyc.solutions:
+        try:
+            dms.append(_orbit_delta_m(ma, ode, sol))
+        except Exception:   # an orbit that cannot be evaluated is reported as missing
+            dms.append(np.full(1, np.nan))
+    return {"label": label, "p_ei": p_ei, "periods": np.asarray(cyc.periods, float),
+            "stable": np.asarray(cyc.stable, bool), "delta_m": dms,
+            "trivial_multiplier_error": np.asarray(
+                cyc.data.get("trivial_multiplier_error", np.full(len(p_ei), np.nan)), float),
+            "special": [{"kind": sp.kind, "p_ei": float(sp.params["p_ei"]),
+                         "criticality": sp.data.get("criticality")}
+                        for sp in cyc.special_points],
+            "status": str(cyc.status), "message": str(cyc.message)}
+
+
+def _plot_cycle_delta_m(ax, cyc, data, color="C0"):
+    """Δm of one continued MA cycle branch: each orbit's successive peak-height differences.
+
+    ``cyc`` is a :func:`_cycle_summary`: ``p_ei[i]``, ``delta_m[i]`` (the differences within
+    the orbit, ≈ 0 for a period-1 orbit), ``stable[i]``, ``special``; stable orbits opaque,
+    unstable faint, PD and LPC points marked by vertical lines.
     """
     xs, ys, st = [], [], []
     for v, dm, stable in zip(cyc["p_ei"], cyc["delta_m"], cyc["stable"]):
@@ -528,12 +698,18 @@ def _plot_cycle_delta_m(ax, cyc, data):
         ys += dm.tolist()
         st += [bool(stable)] * dm.size
     xs, ys, st = np.asarray(xs), np.asarray(ys), np.asarray(st)
-    ax.plot(xs[st], ys[st], ".", ms=3, color="C0", label="MA cycles, stable (continuation)")
-    ax.plot(xs[~st], ys[~st], ".", ms=2, color="C0", alpha=0.35,
-            label="MA cycles, unstable (continuation)")
-    for v in cyc.get("pd_p_ei", ()):
-        ax.axvline(v, color="r", lw=0.6, ls=":")
-    data["p_ei_cycles"], data["delta_m_cycles"], data["stable_cycles"] = xs, ys, st.astype(int)
+    lab = cyc.get("label", "cycles")
+    ax.plot(xs[st], ys[st], ".", ms=3, color=color, label=f"MA cycles {lab}, stable")
+    ax.plot(xs[~st], ys[~st], ".", ms=2, color=color, alpha=0.35,
+            label=f"MA cycles {lab}, unstable")
+    for sp in cyc.get("special", ()):
+        if sp["kind"] in ("PD", "LPC", "NS"):
+            ax.axvline(sp["p_ei"], color="r", lw=0.6, ls=":")
+            ax.annotate(sp["kind"], (sp["p_ei"], ax.get_ylim()[1]), fontsize=7, color="r",
+                        va="top")
+    key = lab.replace(" ", "_")
+    data[f"p_ei_cycles_{key}"], data[f"delta_m_cycles_{key}"] = xs, ys
+    data[f"stable_cycles_{key}"] = st.astype(int)
 
 
 def _observable_table(an):
