@@ -38,6 +38,8 @@ from .systems import split_ma_keywords
 
 
 def register(sub) -> None:
+    """Add ``snnreduce reduce markov-approx`` (map, ODE, finite-N chain) to the subparsers
+    ``sub``."""
     p = sub.add_parser(
         "markov-approx", help="the analytic Markov approximation (map or ODE)",
         description="Build the Markov approximation of the Markov IF network, integrate the "
@@ -68,6 +70,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Execute ``snnreduce reduce markov-approx`` with parsed ``args``; return the exit status
+    (0 on success; bad input raises ``ParameterError``, reported by ``main`` with status 2)."""
     import reduce
     import simulate
 

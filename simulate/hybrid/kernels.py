@@ -33,6 +33,7 @@ SHARED = 1
 
 @njit(cache=True)
 def seed_numba(seed):
+    """Seed numba's internal generator (``np.random`` inside compiled code) with ``seed``."""
     np.random.seed(seed)
 
 
