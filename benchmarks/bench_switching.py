@@ -70,10 +70,11 @@ def _chain_dwell(a):
     n_i = int(round(2 * n_e / 3))
     net = simulate.MarkovIFNetwork(n_e=n_e, n_i=n_i, **SWITCHING_SET)
     ma = reduce.MarkovApproximation(net)
-    chain = FiniteMAChain(ma)
+    chain = FiniteMAChain(ma, scheme=a.scheme)
     pops = list(ma.spec.populations)
     sizes = {q: float(s) for q, s in zip(pops, ma.spec.sizes)}
-    store = a.store or f"/tmp/h7/chain_dwell_ne{n_e}.npz"
+    tag = "" if a.scheme == "multinomial" else f"_{a.scheme}"
+    store = a.store or f"/tmp/h7/chain_dwell_ne{n_e}{tag}.npz"
     counts = {q: np.zeros(0) for q in pops}
     x0, t_done, chunk_i, cpu = None, 0.0, 0, 0.0
     if os.path.exists(store):
@@ -105,7 +106,7 @@ def _chain_dwell(a):
            "dt_ms": chain.dt, "t_ms": t_done, "cpu_s": cpu, "chunk_ms": a.chunk,
            "seed": a.seed, "summary": summary,
            "network_pooled_mean_dwell_ms": NETWORK_DWELL_MS.get(n_e)}
-    path = a.json or f"benchmarks/results/switching_chain_ne{n_e}.json"
+    path = a.json or f"benchmarks/results/switching_chain_ne{n_e}{tag}.json"
     with open(path, "w") as f:
         json.dump(out, f, indent=2, default=float)
     print(json.dumps(out, default=float))
@@ -293,6 +294,7 @@ def main(argv=None):
     c.add_argument("--record-ms", type=float, default=5.0)
     c.add_argument("--seed", type=int, default=100)
     c.add_argument("--store", default=None)
+    c.add_argument("--scheme", default="multinomial", help="FiniteMAChain scheme")
     c.add_argument("--json", default=None)
     r = sub.add_parser("rates")
     r.add_argument("--events", type=int, default=1_000_000)

@@ -258,8 +258,13 @@ def classify_trajectory(t, x, y, *, tol_equilibrium=1e-6, tol_cycle=1e-3, max_k=
             peaks = pk[-k:]
             # rotate so that the largest peak comes first (a canonical phase)
             peaks = np.roll(peaks, -int(np.argmax(peaks)))
+            # range and mean state over the last full period only: the window may still hold
+            # the end of the transient and a non-integer number of periods (phase-dependent)
+            last = (t >= cr[-1 - k]) & (t < cr[-1])
+            y_last = y[last]
             return {"kind": "cycle", "period": period, "period_k": k, "peaks": peaks,
-                    "y_range": y_range, "peak_err": float(np.max(ew))}
+                    "y_range": (float(np.min(y_last)), float(np.max(y_last))),
+                    "peak_err": float(np.max(ew)), "period_mask": last}
     if trailing and len(T) < 3 * max_k:
         return {"kind": "unresolved", "y_range": y_range, "crossings": len(cr)}
     return {"kind": "aperiodic", "y_range": y_range}
@@ -307,7 +312,8 @@ def _census_task(task):
     except (ValueError, ArithmeticError) as exc:
         return {"kind": "failed", "message": str(exc)}
     out["x"] = rec_x[-1]
-    out["mean_state"] = rec_x.mean(axis=0)
+    mask = out.pop("period_mask", None)
+    out["mean_state"] = rec_x[mask].mean(axis=0) if mask is not None else rec_x.mean(axis=0)
     if out["kind"] == "aperiodic":
         from .lyapunov import largest_lyapunov_exponent
 

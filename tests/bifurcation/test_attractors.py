@@ -127,6 +127,9 @@ def test_census_early_stop_matches_full_runs():
                               max_k=2, workers=1, seed=1, early_stop=True, chunk=4.0)
     by_kind = {a.kind: a for a in census.attractors}
     assert set(by_kind) == {"equilibrium", "cycle"}
+    # runs stopped at different phases and times are merged into one cycle (range and mean
+    # state are taken over the last full period)
+    assert len(census.attractors) == 2
     cyc = by_kind["cycle"]
     assert cyc.period_k == 1
     assert cyc.period == pytest.approx(2 * np.pi / omega, rel=1e-3)
