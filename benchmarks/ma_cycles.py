@@ -13,7 +13,9 @@ Stages (each writes ``benchmarks/results/ma_cycles_<stage>.json``; orbits of spe
     The doubled branch from the PD point number ``--pd`` of a previous ``hb`` run.
 ``og``
     The branch through the attracting orbit found by integrating the ODE (LSODA, rtol 1e-8,
-    400 ms, last 150 ms kept) at p_ei = ``--p0``, continued in both directions.
+    400 ms, last 150 ms kept) at p_ei = ``--p0``, continued in both directions (or
+    ``--direction``). Used for the speed benchmark:
+    ``og --p0 0.785 --direction backward --points 100 --ds-max 0.09 --ntst 40 --tag _bench``.
 
 The Markov approximation is built with the regularisation ``eps`` passed explicitly (default
 1e-3: with 1e-6 the field has extreme curvature in near-empty bins, see docs/markov_approx.md).
@@ -188,6 +190,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("stage", choices=["eq", "hb", "pd", "og"])
     ap.add_argument("--p0", type=float, default=0.8)
+    ap.add_argument("--direction", default="both", choices=["both", "forward", "backward"])
     ap.add_argument("--eps", type=float, default=1e-3)
     ap.add_argument("--hb", type=float, default=0.50324)
     ap.add_argument("--ntst", type=int, default=40)
@@ -242,7 +245,7 @@ def main(argv=None):
         TIMERS.clear()
         t0, c0 = time.perf_counter(), time.process_time()
         br = continue_cycles(guess, "p_ei", (0.5, 1.0), ntst=a.ntst, ds=a.ds, ds_max=a.ds_max,
-                             max_points=a.points)
+                             max_points=a.points, direction=a.direction)
     else:
         out["equilibria"] = {"points": eq.n_points,
                              "special": [(s.kind, float(s.params["p_ei"])) for s in

@@ -83,6 +83,11 @@ def main(argv=None):
                     help="PD value to confirm; the start comes from a simulation at "
                          "--p-sim instead of the collocation orbit")
     ap.add_argument("--p-sim", type=float, default=None)
+    ap.add_argument("--h-final", type=float, default=1e-4,
+                    help="relative difference step of the multipliers")
+    ap.add_argument("--rtol", type=float, default=1e-10)
+    ap.add_argument("--k", type=int, default=3, help="Arnoldi dimension (check convergence!)")
+    ap.add_argument("--atol", type=float, default=1e-12)
     a = ap.parse_args(argv)
     g_out = None
     if a.p_pd is not None:
@@ -92,9 +97,10 @@ def main(argv=None):
         print(f"simulated start at p_ei = {a.p_sim}: level {L:.3f} Hz, T = {T:.4f}", flush=True)
         t0, c0 = time.perf_counter(), time.process_time()
         r = pd_parameter(ode, "p_ei", lambda x, p: g_out(x, p) - L, x0, T,
-                         (a.p_pd - a.delta, a.p_pd + a.delta), k=3, tol=1e-8, log=print,
-                         g_uses_params=True)
-        res = {"start": "simulation", "p_sim": a.p_sim, "p_pd_collocation": a.p_pd, "T": T,
+                         (a.p_pd - a.delta, a.p_pd + a.delta), k=a.k, tol=1e-8, log=print,
+                         g_uses_params=True, h_final=a.h_final, rtol=a.rtol, atol=a.atol)
+        res = {"start": "simulation", "p_sim": a.p_sim, "h_final": a.h_final, "k": a.k,
+               "rtol": a.rtol, "atol": a.atol, "p_pd_collocation": a.p_pd, "T": T,
                "level_hz": L, "p_pd_poincare": r["value"], "difference": r["value"] - a.p_pd,
                "last_secant_step": r["step"], "history": [list(h) for h in r["history"]],
                "multipliers": [[float(m.real), float(m.imag)] for m in r["multipliers"]],
