@@ -20,6 +20,8 @@ from .common import add_common, emit
 
 
 def register(sub) -> None:
+    """Add ``snnreduce reduce fit`` (rate estimation from trajectories) to the subparsers
+    ``sub``."""
     p = sub.add_parser(
         "fit", help="fit coarse-grained Markov transition rates to trajectories",
         description="Estimate transition rates of a coarse-grained Markov chain from "
@@ -54,6 +56,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Execute ``snnreduce reduce fit`` with parsed ``args``; return the exit status
+    (0 on success; bad input raises ``ParameterError``, reported by ``main`` with status 2)."""
     from reduce.estimation import TransitionRateEstimator
 
     feats = args.features

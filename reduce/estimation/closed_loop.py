@@ -105,6 +105,8 @@ def _mean_sd(values):
 
 
 def main(argv=None):
+    """Command-line entry point of the closed-loop study (``python -m
+    reduce.estimation.closed_loop --help``)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fit", default="0.6,0.7,0.8,0.9")
     ap.add_argument("--test", default="0.65,0.75,0.85")

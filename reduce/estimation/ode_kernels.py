@@ -113,6 +113,8 @@ def flux(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col
 def rhs(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col_feat, feat_z,
         feat_z2, mu, sd, eta0, kappa, kick_m, kick_s, kick_src, kick_p, kick_tau, n_param, rate_z,
         rate_tau_pi):
+    """dy/dt of the fitted reduced ODE (equations in the module docstring) at state ``y`` and
+    parameter vector ``p``; the remaining arguments are the structure arrays of the model."""
     z = expand(y, n_pop, n_states, n_z, occ_z)
     r = _rates(z, coef, col_feat, feat_z, feat_z2, mu, sd, eta0)
     dz = np.zeros(n_z)
@@ -153,6 +155,7 @@ def rhs(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col_
 def jac(y, p, n_pop, n_states, n_z, occ_z, col_pop, col_from, col_to, coef, col_feat, feat_z,
         feat_z2, mu, sd, eta0, kappa, kick_m, kick_s, kick_src, kick_p, kick_tau, n_param, rate_z,
         rate_tau_pi):
+    """Analytic Jacobian ∂(dy/dt)/∂y of :func:`rhs` (same arguments)."""
     z = expand(y, n_pop, n_states, n_z, occ_z)
     r, dr = _rates_d(z, coef, col_feat, feat_z, feat_z2, mu, sd, eta0)
     Jz = np.zeros((n_z, n_z))
