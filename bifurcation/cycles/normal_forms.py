@@ -36,9 +36,10 @@ collocation matrix ``L`` of :meth:`Collocation.coll_matrix_u` (periodic, or anti
 ``wrap = −1``); the adjoint functionals ``⟨φ*, g⟩`` are ``y · (T g)`` with ``y`` the left null
 vector of ``L`` and ``g`` at the Gauss points, so the solvability conditions hold exactly on
 the mesh. Null vectors come from bordered sparse LU solves. ``B`` and ``C`` are central
-differences of the system Jacobian (``[J(u+hw) − J(u−hw)] v / 2h``, ``h = 1e-5``, and
-``[J(u+hv) − 2J(u) + J(u−hv)] v / h²``, ``h = 1e-3``, relative to the state scale) when the
-system has an analytic Jacobian, otherwise of ``f``.
+differences of the system Jacobian (``B(v, w) = [J(u+hw) − J(u−hw)] v / 2h``, ``h = 1e-5``;
+``C(x, y, z)`` by the mixed second difference of ``J`` along ``y`` and ``z`` applied to
+``x``, steps 1e-3; both relative to the state scale) when the system has an analytic
+Jacobian, otherwise of ``f`` (polarisation of the cubic form).
 """
 
 from __future__ import annotations
@@ -120,22 +121,7 @@ class _Mesh:
 
     def C(self, V):
         """C(u0; v, v, v) at the Gauss points."""
-        out = np.empty_like(V)
-        f, jac, p = self.system.rhs, self.system.jacobian, self.p
-        for g, (u, v) in enumerate(zip(self.ug, V)):
-            nv = float(np.max(np.abs(v)))
-            if nv == 0.0:
-                out[g] = 0.0
-                continue
-            if self.analytic:
-                h = 1e-3 * self.scale / nv
-                out[g] = (jac(u + h * v, p) - 2 * self.system.jacobian(u, p)
-                          + jac(u - h * v, p)) @ v / (h * h)
-            else:
-                h = 1e-2 * self.scale / nv
-                out[g] = (f(u + 2 * h * v, p) - 2 * f(u + h * v, p) + 2 * f(u - h * v, p)
-                          - f(u - 2 * h * v, p)) / (2 * h**3)
-        return out
+        return self.C3(V, V, V)
 
     def C3(self, X, Y, Z):
         """C(u0; x, y, z) at the Gauss points (real arguments), by a mixed second difference
