@@ -85,7 +85,7 @@ def test_markov_approximation_cycle_from_hopf_passes_mesh_check():
     """MA (148 states, ε = 1e-3): the cycle born at the supercritical Hopf point p_ei ≈ 0.50324.
 
     References: the period at the start equals 2π/ω of the equilibrium Jacobian's critical
-    pair (the start is at small amplitude; the period changes by O(amplitude²), observed 3e-4
+    pair (the start is at small amplitude; the period changes by O(amplitude²), observed 1e-4
     relative at ds = 0.1: tolerance 2e-3); the cycle is stable with a multiplier that leaves 1
     as p_ei grows (supercritical: l1 < 0); mesh check (NTST = 40 vs 80 and single shooting of
     the integrated ODE with LSODA) at the last point. A few minutes of CPU (42 min of wall time
