@@ -11,7 +11,9 @@ each run is classified:
   ``k`` in 1..``max_k`` (``period_k``; k = 2 is a period-doubled orbit, alternating big/small
   peaks) within ``tol_cycle``;
 - otherwise ``"quasi-periodic"`` or ``"irregular"``, told apart by the largest Lyapunov
-  exponent along the record (``> lyapunov_threshold``: irregular).
+  exponent along the record (``> lyapunov_threshold``: irregular; within
+  ``±lyapunov_threshold``: quasi-periodic; below ``−lyapunov_threshold`` the run is still
+  contracting onto an attractor, e.g. a slowly damped focus, and counts as not settled).
 
 Runs that end on the same attractor are merged (equilibria by distance; cycles by ``period_k``,
 period and the range of y; aperiodic ones by the range of y and the mean state). Each attractor
@@ -324,8 +326,15 @@ def _census_task(task):
                 method=s["lyapunov_method"],
             )
             out["lyapunov"] = lyap.value
-            out["kind"] = ("irregular" if lyap.value > s["lyapunov_threshold"]
-                           else "quasi-periodic")
+            thr = s["lyapunov_threshold"]
+            if lyap.value > thr:
+                out["kind"] = "irregular"
+            elif lyap.value >= -thr:
+                out["kind"] = "quasi-periodic"
+            else:   # still contracting onto an attractor: the run has not settled
+                out["kind"] = "unresolved"
+                out["message"] = (f"still contracting (largest Lyapunov exponent "
+                                  f"{lyap.value:.3g} < -{thr:g}); lengthen t_transient")
         else:
             out["kind"] = "irregular"
     return out

@@ -191,3 +191,23 @@ def test_lyapunov_separation_method_closed_forms():
     assert abs(res.value) <= 5e-3
     with pytest.raises(Exception, match="rk4-compiled"):
         largest_lyapunov_exponent(sys, [1.0, 1.0], t_end=5.0, method="rk4-compiled")
+
+
+def _slow_focus(x, p):
+    # x + iy' = (-a + i w)(x + iy): a stable focus damped at rate a
+    a, w = p
+    return np.array([-a * x[0] - w * x[1], w * x[0] - a * x[1]])
+
+
+def test_contracting_run_is_not_called_quasi_periodic():
+    # decaying oscillation: peaks shrink by exp(-a 2 pi / w) = 0.73 per turn, so it is not a
+    # cycle; its Lyapunov exponent is -a = -0.05 (closed form), so it is not quasi-periodic
+    # either: it has not settled (counted as failed, with a warning)
+    sys = ODESystem(_slow_focus, 2, {"a": 0.05, "w": 1.0})
+    with pytest.warns(UserWarning, match="did not settle"):
+        census = attractor_census(sys, BoxSampler([0.5, 0.5], [1.0, 1.0]), n_samples=30,
+                                  t_transient=10.0, t_record=40.0, max_k=2, workers=1,
+                                  lyapunov_time=20.0, lyapunov_dt=1.0,
+                                  lyapunov_method="separation")
+    assert census.n_failed == 30 and not census.attractors
+    assert set(census.kinds) == {"unresolved"}
