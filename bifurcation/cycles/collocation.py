@@ -105,6 +105,7 @@ class Mesh:
 
 
 def uniform_mesh(ntst: int, ncol: int) -> Mesh:
+    """Mesh of ``ntst`` equal intervals of [0, 1] with ``ncol`` collocation points each."""
     return Mesh(np.linspace(0.0, 1.0, ntst + 1), ncol)
 
 

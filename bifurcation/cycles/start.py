@@ -231,6 +231,11 @@ def _transversality(system, x0, p, free, omega, q, h=1e-6):
 
 
 def start_from_hopf(sp, param, settings, stats):
+    """First cycle of a branch born at the Hopf point ``sp`` (see ``docs/cycles.md``).
+
+    Guess ``x(t) ≈ x0 + 2 Re(ε q e^{iωt})`` with ε from the first Lyapunov coefficient l1,
+    then Newton on the collocation equations with the amplitude along ``q`` held fixed.
+    """
     system = sp.branch.system if getattr(sp, "branch", None) is not None else sp.system
     if system is None:
         raise ParameterError("the HB point has no branch/system attached (point.branch.system)")
@@ -316,6 +321,9 @@ def _switch(system, free, mesh2, U2, W2, T2, p, eps, settings, stats):
 
 
 def start_from_pd(sp, param, settings, stats):
+    """First orbit of the period-doubled branch at the PD point ``sp``: the orbit traversed
+    twice on a doubled mesh plus a small multiple of the Floquet eigenfunction of −1 (sign
+    flipped on the second turn), corrected by Newton."""
     system = sp.branch.system if getattr(sp, "branch", None) is not None else sp.system
     free = system.param_index[param]
     rec = getattr(sp, "_record", None)

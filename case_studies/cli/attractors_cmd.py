@@ -28,6 +28,7 @@ from .systems import load_system
 
 
 def register(sub) -> None:
+    """Add ``snnreduce attractors`` (attractor census) to the subparsers ``sub``."""
     p = sub.add_parser("attractors", help="attractor census with basin fractions",
                        description="Integrate an ODE system from many initial conditions and "
                        "list the attractors reached, with basin fractions.")
@@ -57,6 +58,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Execute ``snnreduce attractors`` with parsed ``args``; return the exit status
+    (0 on success; bad input raises ``ParameterError``, reported by ``main`` with status 2)."""
     from bifurcation.attractors import BoxSampler, attractor_census
     from simulate.validation import ParameterError
 

@@ -24,6 +24,7 @@ from .common import emit
 
 
 def register(sub) -> None:
+    """Add ``snnreduce switching`` (metastable states, dwell times) to the subparsers ``sub``."""
     p = sub.add_parser(
         "switching", help="metastable switching in trajectories",
         description="Metastable states, dwell times and switching rates of trajectories. "
@@ -96,6 +97,8 @@ def analyse(trajectories, pops, smooth_ms, step_ms, min_dwell_ms, n_states, t_bu
 
 
 def run(args) -> int:
+    """Execute ``snnreduce switching`` with parsed ``args``; return the exit status
+    (0 on success; bad input raises ``ParameterError``, reported by ``main`` with status 2)."""
     from simulate.trajectory import Trajectory
 
     trajs = [Trajectory.load(p) for p in args.runs]
