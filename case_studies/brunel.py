@@ -233,7 +233,7 @@ class BrunelCase(CaseStudy):
 
     def step_simulate(self, ctx):
         cls = ctx.require("simulate", "CurrentLIFNetwork")
-        from simulate.executor import map_tasks, spawn_seeds
+        from simulate.executor import spawn_seeds
 
         p = ctx.params
         grid = _grid(p)
@@ -246,8 +246,7 @@ class BrunelCase(CaseStudy):
         big = {**base, "n_e": int(round(p["size_factor"] * p["n_e"]))}
         if p["size_factor"] > 1:    # the same points at size_factor x N (same C_E)
             tasks += [(big, g, e, s) for (g, e), s in zip(grid, seeds)]
-        runs = map_tasks(_simulate_task, tasks, scheduler=ctx.scheduler,
-                         progress=ctx.progress, desc="network runs")
+        runs = ctx.map_tasks(_simulate_task, tasks, desc="network runs")
         return {"runs": runs[:len(grid)], "runs_big": runs[len(grid):]}
 
     def step_compare(self, ctx):
