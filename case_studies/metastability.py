@@ -44,7 +44,7 @@ Checks (references and tolerances derived in docs/case_studies.md):
 - ``chain-dwell-vs-network``: the chain's pooled mean dwell against the network's at the same
   size: the 99 % F interval of their ratio. This is a *finding* (docs/case_studies.md,
   docs/attractors_and_switching.md): the chain switches, but much more slowly than the
-  network — 8.4x (95 % CI 6.4–11.3) at n_e = 120, about 20x at 150 and 47x at 200, measured
+  network — 8.4x (95 % CI 6.4–11.3) at n_e = 120, about 18x at 150 and 53x at 200, measured
   by ``benchmarks/bench_switching.py``; the check asserts the measured direction (ratio
   significantly above 1), full runs only.
 """
