@@ -50,17 +50,6 @@ _M2 = np.uint64(0x94D049BB133111EB)
 
 
 @njit(cache=True, inline="always")
-def _u01(st):
-    x = st[0] + _GAMMA
-    st[0] = x
-    z = x
-    z = (z ^ (z >> np.uint64(30))) * _M1
-    z = (z ^ (z >> np.uint64(27))) * _M2
-    z = z ^ (z >> np.uint64(31))
-    return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-
-
-@njit(cache=True, inline="always")
 def _u64(st):
     x = st[0] + _GAMMA
     st[0] = x
@@ -68,6 +57,11 @@ def _u64(st):
     z = (z ^ (z >> np.uint64(30))) * _M1
     z = (z ^ (z >> np.uint64(27))) * _M2
     return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True, inline="always")
+def _u01(st):
+    return float(_u64(st) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 def _exp_tables(n=256, r=7.69711747013104972, v=3.949659822581572e-3):
