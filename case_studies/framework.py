@@ -9,7 +9,11 @@ A case study (one module per case, e.g. :mod:`case_studies.gamma`) is a subclass
 - ``steps``: a tuple of :class:`Step` (name, method, the parameters it uses, the earlier steps
   whose results it consumes);
 - ``checks``: a tuple of :class:`CheckSpec` (name, the steps it needs, method returning a
-  :class:`Check`).
+  :class:`Check`): a claim of the toolkit with a sourced tolerance, pass or fail;
+- ``comparisons`` (optional): a tuple of :class:`ComparisonSpec` (the same, method returning
+  a :class:`Comparison`): a measured disagreement for which no claim with a sourced tolerance
+  exists; reported with its numbers and the reference, never pass or fail, and not counted in
+  the run's status.
 
 :func:`run_case` runs the steps in order. A step's result is cached on disk under a key that
 hashes the case, the step, the parameters it uses, the keys of the steps it consumes, the
@@ -68,6 +72,8 @@ __all__ = [
     "Step",
     "CheckSpec",
     "Check",
+    "ComparisonSpec",
+    "Comparison",
     "StepSkipped",
     "RunContext",
     "StepCache",
@@ -257,6 +263,70 @@ class Check:
         return d
 
 
+@dataclass(frozen=True)
+class ComparisonSpec:
+    """A comparison of a case study: ``method(ctx) -> Comparison`` run when its ``needs`` are
+    done, like a :class:`CheckSpec`, but reported under ``"comparisons"`` and never counted
+    in the run's status.
+
+    Use it only for a quantity about which the toolkit makes no claim with a sourced
+    tolerance (anything claimed stays a check); ``no_claim`` says so for this entry and is
+    required.
+
+    Parameters
+    ----------
+    name : str
+    method : str
+        Name of the case method ``method(ctx) -> Comparison``.
+    needs : tuple of str
+        Steps it reads.
+    no_claim : str
+        Why this is a comparison and not a check: which claim is absent (e.g. "issue #4
+        asks for the MA at these regimes to be reported, no accuracy target"). Copied into
+        the report entry.
+    description : str
+    """
+
+    name: str
+    method: str
+    needs: tuple = ()
+    no_claim: str = ""
+    description: str = ""
+
+
+@dataclass
+class Comparison:
+    """A comparison's outcome: the measured ``value`` and the ``reference`` it is set against.
+
+    No tolerance and no pass/fail: the numbers are the result. ``status`` is ``"measured"``,
+    ``"skipped"`` (``reason`` says why) or ``"error"`` (the comparison could not be computed:
+    a fault of the case's code, which makes the run ``"failed"``). ``value`` and
+    ``reference`` may be numbers or dicts of numbers (e.g. relative errors per population,
+    and the network rates with their 95 % intervals).
+    """
+
+    name: str
+    value: object = None
+    reference: object = None
+    detail: str = ""
+    status: str = "measured"
+    reason: str = ""
+    no_claim: str = ""
+
+    @classmethod
+    def skipped(cls, name, reason):
+        return cls(name, status="skipped", reason=reason)
+
+    def as_dict(self) -> dict:
+        d = {"name": self.name, "value": self.value, "reference": self.reference,
+             "status": self.status, "no_claim": self.no_claim}
+        if self.detail:
+            d["detail"] = self.detail
+        if self.reason:
+            d["reason"] = self.reason
+        return d
+
+
 class CaseStudy:
     """Base class of a case study; subclasses declare their parameters, steps and checks.
 
@@ -271,9 +341,11 @@ class CaseStudy:
     quick : dict
         Parameters changed by ``--quick`` (a subset of ``params``).
     quick_skips : dict
-        Check name -> why a quick run skips it.
+        Check (or comparison) name -> why a quick run skips it.
     steps : tuple of Step
     checks : tuple of CheckSpec
+    comparisons : tuple of ComparisonSpec
+        Measured disagreements without a sourced tolerance (not counted in the status).
     """
 
     name: str = ""
@@ -283,6 +355,7 @@ class CaseStudy:
     quick_skips: dict = {}
     steps: tuple = ()
     checks: tuple = ()
+    comparisons: tuple = ()
 
     def settings(self, quick: bool = False, overrides: Mapping | None = None) -> dict:
         """The effective parameters: ``params``, then ``quick`` if asked, then overrides."""
@@ -319,12 +392,24 @@ class CaseStudy:
                 raise TypeError(f"case {cls.name!r}: step {st.name!r} uses unknown parameters "
                                 f"{sorted(set(st.uses) - set(cls.params))}")
             seen.add(st.name)
-        for ch in cls.checks:
-            if set(ch.needs) - seen:
-                raise TypeError(f"case {cls.name!r}: check {ch.name!r} needs unknown steps")
-            if not callable(getattr(cls, ch.method, None)):
-                raise TypeError(f"case {cls.name!r}: check {ch.name!r} has no method")
-        if set(cls.quick_skips) - {c.name for c in cls.checks}:
+        for what, specs, kind in (("check", cls.checks, CheckSpec),
+                                  ("comparison", cls.comparisons, ComparisonSpec)):
+            for ch in specs:
+                if not isinstance(ch, kind):
+                    raise TypeError(f"case {cls.name!r}: {what} {getattr(ch, 'name', ch)!r} "
+                                    f"is not a {kind.__name__}")
+                if set(ch.needs) - seen:
+                    raise TypeError(f"case {cls.name!r}: {what} {ch.name!r} needs unknown steps")
+                if not callable(getattr(cls, ch.method, None)):
+                    raise TypeError(f"case {cls.name!r}: {what} {ch.name!r} has no method")
+        for cm in cls.comparisons:
+            if not str(cm.no_claim).strip():
+                raise TypeError(f"case {cls.name!r}: comparison {cm.name!r} must say in "
+                                "no_claim why it is not a check (which claim is absent)")
+        names = [c.name for c in (*cls.checks, *cls.comparisons)]
+        if len(set(names)) != len(names):
+            raise TypeError(f"case {cls.name!r}: check and comparison names must be unique")
+        if set(cls.quick_skips) - set(names):
             raise TypeError(f"case {cls.name!r}: quick_skips names unknown checks")
 
 
@@ -627,6 +712,42 @@ def _progress(iterable, total, desc, enabled):
     return tqdm(iterable, total=total, desc=desc, unit="step", leave=True)
 
 
+def _evaluate(case, ctx, specs, kind, quick):
+    """Run the check (``kind`` = :class:`Check`) or comparison (:class:`Comparison`) methods
+    of ``specs`` whose steps are done; skipped ones say why, errors are reported, never
+    raised. A method must return its own kind: a check cannot be reported as a comparison
+    or the other way round."""
+    what = "check" if kind is Check else "comparison"
+    out = []
+    for sp in specs:
+        if quick and sp.name in case.quick_skips:
+            out.append(kind.skipped(sp.name, f"--quick: {case.quick_skips[sp.name]}"))
+            continue
+        missing = [d for d in sp.needs if not ctx.has(d)]
+        if missing:
+            st = ctx._status[missing[0]]
+            out.append(kind.skipped(
+                sp.name, f"needs step {missing[0]!r}, which {st['status']}"
+                + (f": {st['reason']}" if st["reason"] else "")))
+            continue
+        try:
+            res = getattr(case, sp.method)(ctx)
+            if not isinstance(res, kind):
+                raise TypeError(f"{sp.method} returned {type(res).__name__}, not a "
+                                f"{kind.__name__}")
+        except StepSkipped as exc:
+            res = kind.skipped(sp.name, str(exc))
+        except Exception as exc:
+            reason = f"{what} raised {type(exc).__name__}: {exc}"
+            res = (Check(sp.name, None, None, None, False, status="fail", reason=reason)
+                   if kind is Check else Comparison(sp.name, status="error", reason=reason))
+        res.name = sp.name
+        if sp.description and not res.detail:
+            res.detail = sp.description
+        out.append(res)
+    return out
+
+
 def run_case(case, out, *, quick: bool = False, scheduler: str | None = None,
              progress: bool = True, overrides: Mapping | None = None, force: Iterable = (),
              log: Callable[[str], None] | None = None, until: str | None = None) -> dict:
@@ -664,11 +785,14 @@ def run_case(case, out, *, quick: bool = False, scheduler: str | None = None,
              "quick": {"enabled", "reductions", "skipped_checks"}, "reductions",
              "params", "steps": [{"name", "status", "reason", "seconds", "cpu_s", "key"}],
              "checks": [{"name", "value", "reference", "tolerance", "pass", "status", ...}],
+             "comparisons": [{"name", "value", "reference", "status", "no_claim",
+                              "detail", "reason"}],
              "figures": [{"name", "png", "pdf", "csv"}], "summary", "messages", "out",
              "wall_s"}
 
-        ``status`` is ``"failed"`` if a step raised an error or a check failed,
-        ``"incomplete"`` if a step or check was skipped, else ``"ok"``.
+        ``status`` is ``"failed"`` if a step raised an error, a check failed or a comparison
+        could not be computed (``"error"``), ``"incomplete"`` if a step, check or comparison
+        was skipped, else ``"ok"``. The measured values of comparisons never affect it.
     """
     if isinstance(case, str):
         case = get_case(case)
@@ -765,35 +889,18 @@ def run_case(case, out, *, quick: bool = False, scheduler: str | None = None,
         if rec["status"] == "skipped":
             _log(f"step {st.name!r} skipped: {rec['reason']}")
 
-    checks = []
-    for ch in case.checks:
-        if quick and ch.name in case.quick_skips:
-            checks.append(Check.skipped(ch.name, f"--quick: {case.quick_skips[ch.name]}"))
-            continue
-        missing = [d for d in ch.needs if not ctx.has(d)]
-        if missing:
-            st = ctx._status[missing[0]]
-            checks.append(Check.skipped(
-                ch.name, f"needs step {missing[0]!r}, which {st['status']}"
-                + (f": {st['reason']}" if st["reason"] else "")))
-            continue
-        try:
-            res = getattr(case, ch.method)(ctx)
-        except StepSkipped as exc:
-            res = Check.skipped(ch.name, str(exc))
-        except Exception as exc:
-            res = Check(ch.name, None, None, None, False, status="fail",
-                        reason=f"check raised {type(exc).__name__}: {exc}")
-        res.name = ch.name
-        if ch.description and not res.detail:
-            res.detail = ch.description
-        checks.append(res)
+    checks = _evaluate(case, ctx, case.checks, Check, quick)
+    comparisons = _evaluate(case, ctx, case.comparisons, Comparison, quick)
+    for cm, spec in zip(comparisons, case.comparisons):
+        cm.no_claim = spec.no_claim
 
     steps = [ctx._status[s.name] for s in case.steps]
-    failed = any(s["status"] == "failed" for s in steps) or any(
-        c.status == "fail" for c in checks)
+    # a comparison's numbers never count; one that could not be computed does (like a check)
+    failed = (any(s["status"] == "failed" for s in steps)
+              or any(c.status == "fail" for c in checks)
+              or any(c.status == "error" for c in comparisons))
     incomplete = any(s["status"] == "skipped" for s in steps) or any(
-        c.status == "skipped" for c in checks)
+        c.status == "skipped" for c in (*checks, *comparisons))
     # what quick changed, with the values actually used (a --set override wins)
     reductions = ({k: {"full": case.params.get(k), "quick": params[k]} for k in case.quick}
                   if quick else {})
@@ -809,6 +916,7 @@ def run_case(case, out, *, quick: bool = False, scheduler: str | None = None,
         "params": params,
         "steps": steps,
         "checks": [c.as_dict() for c in checks],
+        "comparisons": [c.as_dict() for c in comparisons],
         "figures": ctx.figures,
         "summary": ctx.summary,
         "messages": messages,

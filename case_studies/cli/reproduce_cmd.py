@@ -95,4 +95,9 @@ def _print_summary(report, stream=None) -> None:
         else:
             w(f"  check {c['name']}: {c['status']} (value {c['value']}, reference "
               f"{c['reference']}, tolerance {c['tolerance']})\n")
+    for c in report.get("comparisons", ()):
+        if c["status"] == "measured":
+            w(f"  comparison {c['name']}: {c.get('detail') or c['value']}\n")
+        else:
+            w(f"  comparison {c['name']}: {c['status']} ({c.get('reason', '')})\n")
     w(f"report: {report['out']}/report.json\n")

@@ -19,6 +19,8 @@ from case_studies.framework import (
     CaseStudy,
     Check,
     CheckSpec,
+    Comparison,
+    ComparisonSpec,
     Step,
     StepSkipped,
     register_case,
@@ -290,6 +292,147 @@ def test_step_skipped_in_check_and_declaration_errors():
     with pytest.raises(TypeError, match="not an earlier step"):
         register_case(BadOrder)
     assert issubclass(StepSkipped, Exception)
+
+
+# ----------------------------------------------------------------------------- comparisons
+#: what the toy comparison cases compute (set per test)
+CMP = {"mode": "ok"}
+
+
+@register_case
+class ToyCompare(CaseStudy):
+    """One check and three comparisons: a measured disagreement, one on a missing step, and
+    one that the quick run skips."""
+
+    name = "toy-compare"
+    title = "toy case for comparisons"
+    params = {"n": 10, "factor": 1.3}
+    quick = {"n": 4}
+    quick_skips = {"quick-skipped": "needs the full n"}
+    steps = (Step("make", "step_make", uses=("n",)),
+             Step("missing", "step_missing"))
+    checks = (CheckSpec("sum", "check_sum", needs=("make",)),)
+    comparisons = (
+        ComparisonSpec("model-vs-data", "cmp_model", needs=("make",),
+                       no_claim="toy: no tolerance is claimed for the model"),
+        ComparisonSpec("on-missing", "cmp_missing", needs=("missing",),
+                       no_claim="toy: never computed"),
+        ComparisonSpec("quick-skipped", "cmp_model", needs=("make",),
+                       no_claim="toy: skipped by --quick"),
+    )
+
+    def step_make(self, ctx):
+        return np.arange(ctx.params["n"], dtype=float)
+
+    def step_missing(self, ctx):
+        ctx.require("snnreduce_no_such_module")
+
+    def check_sum(self, ctx):
+        n = ctx.params["n"]
+        if CMP["mode"] == "comparison-from-check":
+            return Comparison("sum", 1.0, 1.0)
+        return Check.within("sum", ctx.result("make").sum(), n * (n - 1) / 2, 1e-9)
+
+    def cmp_model(self, ctx):
+        data = ctx.result("make").sum()
+        if CMP["mode"] == "raise":
+            raise ValueError("broken comparison code")
+        if CMP["mode"] == "check-from-comparison":
+            return Check.within("model-vs-data", 1.0, 1.0, 0.1)
+        model = ctx.params["factor"] * data
+        return Comparison("model-vs-data", {"relative_error": model / data - 1.0},
+                          {"data": data}, detail="the model is factor × the data")
+
+    def cmp_missing(self, ctx):  # pragma: no cover - never runs
+        raise AssertionError
+
+
+def _run_cmp(out, mode="ok", **kw):
+    CMP["mode"] = mode
+    try:
+        return run_case("toy-compare", out, progress=False, log=lambda m: None, **kw)
+    finally:
+        CMP["mode"] = "ok"
+
+
+def test_comparisons_are_reported_and_do_not_count(tmp_path):
+    rep = _run_cmp(tmp_path)
+    assert json.loads((tmp_path / "report.json").read_text()) == rep
+    cmp = {c["name"]: c for c in rep["comparisons"]}
+    m = cmp["model-vs-data"]
+    # closed form: factor * sum / sum - 1 = 0.3, reference the data sum n (n - 1) / 2 = 45
+    assert m["status"] == "measured"
+    assert m["value"]["relative_error"] == pytest.approx(0.3, abs=1e-12)
+    assert m["reference"] == {"data": 45.0}
+    assert m["no_claim"] == "toy: no tolerance is claimed for the model"
+    assert "pass" not in m and "tolerance" not in m
+    assert cmp["on-missing"]["status"] == "skipped"
+    assert "missing" in cmp["on-missing"]["reason"]
+    assert [c["name"] for c in rep["checks"]] == ["sum"]        # kept apart from the checks
+    # a 30 % disagreement leaves the status alone; the skipped step makes it incomplete
+    assert rep["status"] == "incomplete"
+    # ... and a 30 % disagreement is as good as none: the status does not depend on the value
+    rep0 = _run_cmp(tmp_path / "b", overrides={"factor": 1.0})
+    assert rep0["status"] == rep["status"]
+    assert rep0["comparisons"][0]["value"]["relative_error"] == 0.0
+    q = {c["name"]: c for c in _run_cmp(tmp_path / "q", quick=True)["comparisons"]}
+    assert q["quick-skipped"]["status"] == "skipped"
+    assert q["quick-skipped"]["reason"] == "--quick: needs the full n"
+    assert q["model-vs-data"]["reference"] == {"data": 6.0}
+
+
+def test_comparison_errors_and_mixed_kinds_fail(tmp_path):
+    rep = _run_cmp(tmp_path / "a", mode="raise")
+    m = rep["comparisons"][0]
+    assert m["status"] == "error" and "broken comparison code" in m["reason"]
+    assert rep["status"] == "failed"
+    # a comparison method cannot report a check, nor a check method a comparison
+    rep = _run_cmp(tmp_path / "b", mode="check-from-comparison")
+    assert rep["comparisons"][0]["status"] == "error"
+    assert "not a Comparison" in rep["comparisons"][0]["reason"]
+    rep = _run_cmp(tmp_path / "c", mode="comparison-from-check")
+    assert rep["checks"][0]["status"] == "fail" and "not a Check" in rep["checks"][0]["reason"]
+    assert rep["status"] == "failed"
+
+
+def test_comparison_declaration_errors():
+    class NoReason(CaseStudy):
+        name = "no-reason"
+        comparisons = (ComparisonSpec("c", "f"),)
+
+        def f(self, ctx):  # pragma: no cover
+            pass
+
+    with pytest.raises(TypeError, match="must say in no_claim"):
+        register_case(NoReason)
+
+    class Twice(NoReason):
+        name = "twice"
+        checks = (CheckSpec("c", "f"),)
+        comparisons = (ComparisonSpec("c", "f", no_claim="x"),)
+
+    with pytest.raises(TypeError, match="unique"):
+        register_case(Twice)
+
+    class WrongKind(NoReason):
+        name = "wrong-kind"
+        checks = (ComparisonSpec("c", "f", no_claim="x"),)
+        comparisons = ()
+
+    with pytest.raises(TypeError, match="is not a CheckSpec"):
+        register_case(WrongKind)
+
+
+def test_cli_prints_comparisons(tmp_path):
+    import io
+
+    from case_studies.cli.reproduce_cmd import _print_summary
+
+    buf = io.StringIO()
+    _print_summary(_run_cmp(tmp_path), buf)
+    text = buf.getvalue()
+    assert "comparison model-vs-data: the model is factor × the data" in text
+    assert "comparison on-missing: skipped" in text
 
 
 # ----------------------------------------------------------------------------- CLI
