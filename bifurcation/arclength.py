@@ -32,7 +32,7 @@ from scipy.optimize import brentq
 
 from .newton import correct, tangent
 
-__all__ = ["CurvePoint", "TraceResult", "trace", "locate_zero", "corrector_at"]
+__all__ = ["CurvePoint", "CurveProblem", "TraceResult", "trace", "locate_zero", "corrector_at"]
 
 FAILURE_TEXT = {
     "newton": "the Newton corrector did not converge",
@@ -58,6 +58,59 @@ class TraceResult:
     reason: str
     message: str
     bound_index: int = -1
+
+
+class CurveProblem:
+    """The interface :func:`trace` expects of a curve ``F(u) = 0``, ``F: R^{N+1} -> R^N``.
+
+    Subclasses (:class:`bifurcation.equilibria.EquilibriumProblem`, the codim-2 problems of
+    :mod:`bifurcation.codim2`) set ``bound_names`` (one name per scalar bound ``g_i``) and,
+    optionally, ``hard_bounds``: a list of ``(j, lo, hi)`` saying that unknown ``u[j]`` must stay
+    in ``[lo, hi]`` (steps are cut back to the crossing instead of leaving the box). The context
+    methods let a problem carry auxiliary data that changes along the curve (bordering vectors
+    of a minimally augmented system); the tracer stores the context with every accepted point
+    and restores it before correcting from that point, so located special points see the
+    context of the interval they were found in.
+    """
+
+    bound_names: tuple = ()
+    hard_bounds: tuple = ()
+
+    def residual(self, u):
+        """``F(u)``, length N. Raises ``OutOfBounds`` outside hard bounds, ``NonFinite`` if
+        the right-hand side is not finite."""
+        raise NotImplementedError
+
+    def jacobian(self, u):
+        """``F_u(u)``, N x (N+1), dense or scipy.sparse."""
+        raise NotImplementedError
+
+    def bounds(self, u):
+        """The bound functions ``g_i(u)``, one per entry of ``bound_names``; the curve is
+        inside while every ``g_i >= 0``."""
+        raise NotImplementedError
+
+    def point_info(self, u, t):
+        """Per-point data stored as ``CurvePoint.info`` (eigenvalues, stability, the test
+        functions whose sign changes the problem's detector looks for); ``t`` is the unit
+        tangent at ``u``."""
+        raise NotImplementedError
+
+    def get_context(self):
+        """The current auxiliary context (``None`` if the problem has none), stored with each
+        accepted point."""
+        return None
+
+    def set_context(self, ctx):
+        """Restore a context returned by :meth:`get_context` (``None``: leave it)."""
+
+    def update_context(self, u, t):
+        """Refresh the context at a newly accepted point ``u`` with tangent ``t``."""
+
+    def describe(self, u):
+        """A one-line human-readable position of ``u`` (parameter values), for messages and
+        progress output."""
+        return f"u[-1] = {u[-1]:.8g}"
 
 
 def _count(counts, key, n=1):

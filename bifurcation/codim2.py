@@ -55,7 +55,7 @@ import numpy as np
 
 from simulate.validation import ParameterError
 
-from .arclength import CurvePoint, TraceResult, locate_zero, trace
+from .arclength import CurvePoint, CurveProblem, TraceResult, locate_zero, trace
 from .branch import Branch, Endpoint, SpecialPoint
 from .equilibria import dfdp_inside
 from .newton import LinearSolver, NonFinite, OutOfBounds, null_tangent
@@ -87,7 +87,14 @@ def _dJdp(system, x, p, i, lo, hi, h=1e-5):
     return s * (-3 * J(0.0) + 4 * J(s * hh) - J(2 * s * hh)) / (2 * hh)
 
 
-class _Codim2Base:
+class _Codim2Base(CurveProblem):
+    """Shared part of the codim-2 curve problems: ``u = (x / sx, aux..., p1, p2)``.
+
+    Besides the :class:`bifurcation.arclength.CurveProblem` interface, a codim-2 problem
+    provides ``detect(a, b, counts)`` (the codim-2 points located between two accepted points)
+    and ``special_data(kind, u, extra)`` (the data stored with such a point).
+    """
+
     kind = ""
 
     def __init__(self, system, params, p_full, bounds, st, sx=1.0):
@@ -108,16 +115,19 @@ class _Codim2Base:
         self.hard_bounds = [(m - 2, *self.pb[0]), (m - 1, *self.pb[1])]
 
     def xof(self, u):
+        """The state ``x`` of the unknown ``u``."""
         return u[:self.n] * self.sx
 
-    # parameters are the last two unknowns
     def pvec(self, u):
+        """The full parameter vector at ``u`` (the two free parameters are the last two
+        unknowns)."""
         p = self.p.copy()
         p[self.idx[0]] = u[-2]
         p[self.idx[1]] = u[-1]
         return p
 
     def check(self, u):
+        """Raise ``OutOfBounds`` if a free parameter is outside its interval."""
         for (j, lo, hi) in self.hard_bounds:
             if not lo <= u[j] <= hi:
                 raise OutOfBounds(self.bound_names[0])
@@ -129,9 +139,21 @@ class _Codim2Base:
         return np.array(g)
 
     def fx(self, u):
+        """``f_x`` at ``u``, N x N."""
         return self.system.jacobian(self.xof(u), self.pvec(u))
 
+    def detect(self, a, b, counts):
+        """Codim-2 points between accepted points ``a`` and ``b``: a list of
+        ``(kind, (u, t), data)``."""
+        raise NotImplementedError
+
+    def special_data(self, kind, u, extra):
+        """The data stored with a located codim-2 point of type ``kind`` (normal-form
+        coefficients where the settings ask for them), starting from ``extra``."""
+        raise NotImplementedError
+
     def f_and_fp(self, u):
+        """``f(x, p)`` at ``u``, checked finite (``NonFinite`` otherwise)."""
         x, p = self.xof(u), self.pvec(u)
         f = self.system.rhs(x, p)
         if not np.all(np.isfinite(f)):
@@ -139,6 +161,7 @@ class _Codim2Base:
         return f
 
     def fp(self, u):
+        """``f_p`` with respect to both free parameters (N x 2), kept inside their bounds."""
         return dfdp_inside(self.system, self.xof(u), self.pvec(u), self.idx, self.pb)
 
     def Mv(self, x, p, v):
@@ -150,6 +173,7 @@ class _Codim2Base:
         return (self.system.jacobian(x + h * v, p) - self.system.jacobian(x - h * v, p)) / (2 * h)
 
     def Jp(self, u):
+        """``d f_x / d p_k`` for both free parameters (list of two N x N matrices)."""
         x, p = self.xof(u), self.pvec(u)
         return [_dJdp(self.system, x, p, i, lo, hi) for i, (lo, hi) in zip(self.idx, self.pb)]
 
@@ -157,6 +181,7 @@ class _Codim2Base:
         return ", ".join(f"{k} = {v:.8g}" for k, v in zip(self.names, u[-2:]))
 
     def eig(self, u):
+        """Eigenvalues of ``f_x`` at ``u`` (counted in ``counts``)."""
         lam = np.linalg.eigvals(self.fx(u))
         self.counts["eigen_decompositions"] = self.counts.get("eigen_decompositions", 0) + 1
         return lam
@@ -164,7 +189,14 @@ class _Codim2Base:
 
 # ----------------------------------------------------------------------------- fold curve
 class FoldCurveProblem(_Codim2Base):
-    """Minimally augmented fold curve, ``u = (x, p1, p2)``."""
+    """Minimally augmented fold curve, ``u = (x, p1, p2)``.
+
+    ``F(u) = (f(x, p), g(x, p))`` with ``g`` the last component of the solution of the bordered
+    system ``[[f_x, b], [c^T, 0]] (v, g) = (0, 1)``; ``g = 0`` exactly where ``f_x`` is
+    singular. Test functions along the curve: BT ``psi = w . v`` (the null vectors become
+    orthogonal), CP ``psi = w . B(v, v)`` (the fold's quadratic coefficient vanishes), ZH (a
+    complex pair of the remaining eigenvalues crosses the imaginary axis).
+    """
 
     kind = "LP-curve"
 
@@ -216,14 +248,17 @@ class FoldCurveProblem(_Codim2Base):
         self.b, self.c = w / np.linalg.norm(w), v / np.linalg.norm(v)
 
     def vectors(self, u):
+        """Unit right and left null vectors ``(v, w)`` of ``f_x`` from the bordered system."""
         v, _, w = self._vw(self.fx(u))
         return v / np.linalg.norm(v), w / np.linalg.norm(w)
 
     def psi_bt(self, u, t=None):
+        """Bogdanov–Takens test function ``w . v``."""
         v, w = self.vectors(u)
         return float(w @ v)
 
     def psi_cp(self, u, t=None):
+        """Cusp test function ``w . B(v, v)`` (B the second derivative of f)."""
         v, w = self.vectors(u)
         ml = Multilinear(self.system, self.xof(u), self.pvec(u), self.h)
         return float(w @ ml.B(v, v))
@@ -272,7 +307,14 @@ class FoldCurveProblem(_Codim2Base):
 
 # ----------------------------------------------------------------------------- Hopf curve
 class HopfCurveProblem(_Codim2Base):
-    """Standard Hopf defining system, ``u = (x, v, kappa, p1, p2)``."""
+    """Standard Hopf defining system, ``u = (x, v, kappa, p1, p2)``.
+
+    ``F(u) = (f(x, p), (f_x^2 + kappa I) v, r1 . v - 1, r2 . v)``: at a Hopf point ``f_x`` has
+    eigenvalues ``+-i sqrt(kappa)`` and ``v`` spans the real part of their eigenspace;
+    ``kappa < 0`` continues through neutral saddles. Test functions: BT (``kappa`` through 0),
+    GH (first Lyapunov coefficient ``l1`` through 0), ZH (``det f_x`` through 0), HH (another
+    complex pair crosses).
+    """
 
     kind = "HB-curve"
 
@@ -282,6 +324,7 @@ class HopfCurveProblem(_Codim2Base):
         self.r1, self.r2 = r1, r2
 
     def split(self, u):
+        """``(x, v, kappa)`` of the unknown ``u``."""
         n = self.n
         return u[:n] * self.sx, u[n:2 * n], u[2 * n]
 
@@ -336,10 +379,12 @@ class HopfCurveProblem(_Codim2Base):
         return i1, int(np.argmin(d))
 
     def rest(self, lam, kap):
+        """The eigenvalues ``lam`` without the critical pair of ``kappa``."""
         i1, i2 = self.critical(lam, kap)
         return np.delete(lam, [i1, i2])
 
     def l1(self, u):
+        """First Lyapunov coefficient at ``u`` (NaN for ``kappa <= 0`` or when it fails)."""
         x, v, kap = self.split(u)
         if kap <= 0:
             return np.nan
@@ -349,6 +394,7 @@ class HopfCurveProblem(_Codim2Base):
             return np.nan
 
     def logdet(self, u):
+        """``(sign, log|det f_x|)`` at ``u``: the zero-Hopf test function without overflow."""
         return np.linalg.slogdet(self.fx(u))
 
     def point_info(self, u, t):

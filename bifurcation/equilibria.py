@@ -43,7 +43,7 @@ import scipy.sparse as sp
 
 from simulate.validation import ParameterError, check_number
 
-from .arclength import CurvePoint, corrector_at, locate_zero, trace
+from .arclength import CurvePoint, CurveProblem, corrector_at, locate_zero, trace
 from .branch import Branch, Endpoint, SpecialPoint
 from .newton import NonFinite, OutOfBounds, newton_solve, null_tangent, tangent
 from .normal_forms import first_lyapunov, fold_coefficient
@@ -108,8 +108,14 @@ def dfdp_inside(system, x, p, idx, bounds):
     return out
 
 
-class EquilibriumProblem:
-    """``F(x, p) = f(x, p)`` with one free parameter; ``u = (x, p)``."""
+class EquilibriumProblem(CurveProblem):
+    """``F(x, p) = f(x, p)`` with one free parameter; ``u = (x / sx, p)``.
+
+    The curve interface of :class:`bifurcation.arclength.CurveProblem` for a branch of
+    equilibria: bounds are the parameter interval and any ``state_bounds`` of the settings;
+    ``point_info`` stores the eigenvalues and the LP (last tangent component), BP (sign of the
+    bordered determinant) and HB (products of eigenvalue pairs) test functions.
+    """
 
     def __init__(self, system, param, p_full, lo, hi, st, sx=1.0):
         self.sx = float(sx)  # state scale: u = (x / sx, p)
@@ -138,6 +144,7 @@ class EquilibriumProblem:
         return u[:-1] * self.sx
 
     def pvec(self, u):
+        """The full parameter vector at ``u`` (the free parameter set to ``u[-1]``)."""
         p = self.p.copy()
         p[self.i] = u[-1]
         return p
@@ -151,13 +158,17 @@ class EquilibriumProblem:
         return f
 
     def fx(self, u):
+        """``f_x`` at ``u``: the system Jacobian, N x N."""
         return self.system.jacobian(self.xof(u), self.pvec(u))
 
     def fp(self, u):
+        """``f_p`` at ``u`` (N x 1), by central differences kept inside the parameter bounds."""
         return dfdp_inside(self.system, self.xof(u), self.pvec(u), [self.i],
                            [(self.lo, self.hi)])
 
     def jacobian(self, u, J=None):
+        """``[f_x sx | f_p]``, sparse when the system's sparsity pattern is used; ``J`` reuses
+        an already computed ``f_x``."""
         J = self.fx(u) if J is None else J
         fp = self.fp(u)
         if self.sparse:

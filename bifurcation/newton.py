@@ -92,6 +92,8 @@ class LinearSolver:
             self._lu = (lu, piv)
 
     def solve(self, b, trans=False):
+        """Solve ``A x = b`` (``A^T x = b`` if ``trans``) with the stored factorisation; at an
+        exactly singular ``A`` the minimum-norm least-squares solution."""
         if self._lstsq is not None:  # minimum-norm solution at an exactly singular matrix
             A = self._lstsq.T if trans else self._lstsq
             return np.linalg.lstsq(A, b, rcond=None)[0]

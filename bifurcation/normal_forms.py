@@ -82,12 +82,15 @@ class Multilinear:
 
     # real forms: central differences with one Richardson extrapolation (h and h/2)
     def B(self, u, v):
+        """Second derivative ``B(u, v) = Σ_jk ∂²f/∂x_j∂x_k u_j v_k`` by Richardson-extrapolated
+        central differences (error O(h⁴))."""
         u = np.asarray(u, float)
         v = np.asarray(v, float)
         h = self.h2
         return (4 * self._B(u, v, h / 2) - self._B(u, v, h)) / 3
 
     def C(self, u, v, w):
+        """Third derivative ``C(u, v, w)`` by Richardson-extrapolated central differences."""
         u = np.asarray(u, float)
         v = np.asarray(v, float)
         w = np.asarray(w, float)
@@ -96,6 +99,7 @@ class Multilinear:
 
     # complex forms by multilinearity
     def Bc(self, u, v):
+        """``B(u, v)`` for complex vectors, by bilinearity from real evaluations."""
         u = np.asarray(u, complex)
         v = np.asarray(v, complex)
         ur, ui, vr, vi = u.real, u.imag, v.real, v.imag
@@ -109,6 +113,8 @@ class Multilinear:
         return out
 
     def Cc(self, u, v, w):
+        """``C(u, v, w)`` for complex vectors, by trilinearity from real evaluations (the
+        common ``C(q, q, q̄)`` with four real evaluations)."""
         u, v, w = (np.asarray(a, complex) for a in (u, v, w))
         if np.array_equal(u, v) and np.array_equal(w, np.conj(u)):
             # C(q, q, conj q) with q = a + ib: C(a,a,a) + C(a,b,b) + i [C(a,a,b) + C(b,b,b)]

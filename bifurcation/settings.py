@@ -157,6 +157,8 @@ class ContinuationSettings:
         return s
 
     def validate(self) -> None:
+        """Check every setting; raise ``ParameterError`` naming the setting, the value and the
+        valid range."""
         check_number("ds", self.ds, lo=0.0, lo_open=True)
         check_number("ds_min", self.ds_min, lo=0.0, lo_open=True, hi=self.ds)
         check_number("ds_max", self.ds_max, lo=self.ds)
@@ -175,4 +177,5 @@ class ContinuationSettings:
             )
 
     def as_dict(self) -> dict:
+        """The settings as a plain dict (stored with every branch for provenance)."""
         return asdict(self)

@@ -51,6 +51,8 @@ class SweepResult:
     errors: list = field(default_factory=list)
 
     def mean(self, name: str) -> np.ndarray:
+        """Mean of the scalar measure ``name`` over repetitions at every sweep value (NaN
+        repetitions ignored)."""
         return np.nanmean(self.scalars[name], axis=1)
 
     def to_rows(self) -> list:

@@ -173,6 +173,7 @@ class Collocation:
         return J, uc
 
     def dfdp_at(self, uc, p, names):
+        """``f_p`` at every collocation point: array (ntst, ncol, n, len(names))."""
         out = np.empty(uc.shape[:2] + (self.n, len(names)))
         for j in range(self.ntst):
             for k in range(self.ncol):
@@ -223,6 +224,8 @@ class Collocation:
         return W
 
     def mean(self, U):
+        """Time average ``∫_0^1 u(τ) dτ`` of the mesh values ``U`` (exact for the collocation
+        polynomials)."""
         return self.integral_weights() @ U
 
     def inner(self, U1, U2):

@@ -111,6 +111,8 @@ class CondensedLU:
         self.size = M * n + 2
 
     def solve(self, rhs):
+        """Solve the bordered collocation system for ``rhs`` (one vector, or one per column)
+        with the condensed LU factors."""
         rhs = np.asarray(rhs, float)
         if rhs.ndim == 2:
             return np.column_stack([self.solve(rhs[:, k]) for k in range(rhs.shape[1])])

@@ -132,6 +132,8 @@ class CycleSettings:
 
     @classmethod
     def from_kwargs(cls, **kw):
+        """Settings from keyword arguments; unknown names raise ``ParameterError`` listing the
+        valid ones, values are validated."""
         names = {f.name for f in fields(cls)}
         bad = set(kw) - names
         if bad:
@@ -163,6 +165,7 @@ class CycleSettings:
         return s
 
     def as_dict(self):
+        """The settings as a plain dict (stored with every branch for provenance)."""
         return asdict(self)
 
 

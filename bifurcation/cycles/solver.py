@@ -54,9 +54,12 @@ class CycleSolution:
         return float(self.p[self.free])
 
     def vector(self) -> np.ndarray:
+        """The unknowns as one vector ``(U.ravel(), T, p_free)``."""
         return np.concatenate([self.U.ravel(), [self.T, self.pfree]])
 
     def with_vector(self, Y) -> CycleSolution:
+        """A copy on the same mesh with the unknowns of the vector ``Y`` (inverse of
+        :meth:`vector`)."""
         n = self.U.shape[1]
         M = self.U.shape[0]
         p = self.p.copy()
