@@ -129,6 +129,9 @@ class HydrodynamicCase(CaseStudy):
 
     # ------------------------------------------------------------------ steps
     def step_limit(self, ctx):
+        """The hydrodynamic-limit ODE for the population means and variances, integrated from
+        the network's initial law (LSODA, ``ode_rtol``), the balance constraint G along it,
+        and the limit equilibrium."""
         H = ctx.require("reduce.meanfield.hydrodynamic", "HybridHydrodynamic")
         from scipy.integrate import solve_ivp
 
@@ -153,6 +156,7 @@ class HydrodynamicCase(CaseStudy):
                 "J_row": h.J[0].copy(), "I0": float(h.params["I0_E"])}
 
     def step_simulate(self, ctx):
+        """Network runs: ``seeds`` runs at every size of ``sizes``, seeds spawned from ``seed``."""
         ctx.require("simulate", "BalancedHybridNetwork")
         from simulate.executor import map_tasks, spawn_seeds
 
@@ -170,6 +174,9 @@ class HydrodynamicCase(CaseStudy):
         return {"runs": runs}
 
     def step_compare(self, ctx):
+        """Per size: seed-averaged moments against the limit ODE (time-averaged |error| of μ_E,
+        μ_I, v_E, v_I after ``t_skip``, its SE across seeds), the balance drift √n·G, and the
+        fits error ∝ n^b and drift ∝ n^b (≥ 3 sizes)."""
         p = ctx.params
         lim = ctx.result("limit")
         runs = ctx.result("simulate")["runs"]
@@ -213,6 +220,7 @@ class HydrodynamicCase(CaseStudy):
         return {"rows": rows, "fit": fit, "drift_fit": dfit}
 
     def step_figures(self, ctx):
+        """Figures: moments against time per size with the limit ODE; error and drift against n."""
         import matplotlib
 
         matplotlib.use("Agg", force=False)
@@ -269,6 +277,7 @@ class HydrodynamicCase(CaseStudy):
 
     # ------------------------------------------------------------------ checks
     def check_converges(self, ctx):
+        """The error exponent b has its 95 % interval below 0 (the network approaches the limit)."""
         f = ctx.result("compare")["fit"]
         if f is None:
             raise StepSkipped("needs >= 3 sizes")
@@ -277,6 +286,7 @@ class HydrodynamicCase(CaseStudy):
                      detail="exponent of error ∝ n^b, network vs hydrodynamic limit")
 
     def check_clt(self, ctx):
+        """The error exponent against the CLT's −1/2, tolerance 95 % half-width + systematic."""
         f = ctx.result("compare")["fit"]
         if f is None:
             raise StepSkipped("needs >= 3 sizes")
@@ -288,6 +298,8 @@ class HydrodynamicCase(CaseStudy):
                             "(tolerance: 95% half-width + 0.1 systematic)")
 
     def check_blowup(self, ctx):
+        """No blow-up: every moment finite and the balance drift √n·G does not grow like √n
+        (log-log slope below ``blowup_slope``; 0 balanced, 0.5 unbalanced)."""
         cmp_ = ctx.result("compare")
         f = cmp_["drift_fit"]
         if f is None:
@@ -301,6 +313,7 @@ class HydrodynamicCase(CaseStudy):
                      detail="log RMS(√n·G_sim) vs log n; G from the simulated intensities")
 
     def check_ode_balanced(self, ctx):
+        """The limit ODE stays on the balance manifold: max |G| below 1e-6."""
         G = np.abs(ctx.result("limit")["G"])
         return Check("ode-balanced", float(G.max()), 0.0, 1e-6, bool(G.max() < 1e-6),
                      detail="max |G| along the limit ODE trajectory")

@@ -204,6 +204,8 @@ class MetastabilityCase(CaseStudy):
 
     # ------------------------------------------------------------------ steps
     def step_simulate(self, ctx):
+        """Two-assembly network runs, one per (size, run length) of ``sizes``/``t_ends``, with
+        seeds spawned from ``seed`` (parameters validated before any run)."""
         cls = ctx.require("simulate", "MarkovIFNetwork")
         from simulate.executor import map_tasks, spawn_seeds
         from simulate.validation import ParameterError
@@ -223,6 +225,8 @@ class MetastabilityCase(CaseStudy):
         return {"runs": runs}
 
     def step_switching(self, ctx):
+        """Switching analysis of every run: states of ``r_E1 - r_E2``, complete visits, dwell
+        times per state and pooled, bimodality coefficient."""
         p = ctx.params
         out = []
         for r in ctx.result("simulate")["runs"]:
@@ -232,6 +236,8 @@ class MetastabilityCase(CaseStudy):
         return {"sizes": out}
 
     def step_chain(self, ctx):
+        """The finite-N Markov-approximation chain at the smallest size, run for ``chain_t_end``
+        and analysed like the network."""
         MA = ctx.require("reduce", "MarkovApproximation")
         Chain = ctx.require("reduce.finite_size.ma_chain", "FiniteMAChain")
         import simulate
@@ -249,6 +255,8 @@ class MetastabilityCase(CaseStudy):
         return out
 
     def step_scaling(self, ctx):
+        """Fit of the pooled mean dwell time against N (``bifurcation.switching.fit_dwell_scaling``;
+        standard errors mean/√n for exponential dwells); needs ≥ 3 sizes."""
         from bifurcation.switching import fit_dwell_scaling
 
         rows = ctx.result("switching")["sizes"]
@@ -262,6 +270,7 @@ class MetastabilityCase(CaseStudy):
         return {"N": N, "mean_dwell_ms": T, "n": n, "stderr_ms": se, "fit": fit}
 
     def step_figures(self, ctx):
+        """Figures: rate traces and state sequences, dwell histograms, dwell time against N."""
         import matplotlib
 
         matplotlib.use("Agg", force=False)
@@ -361,6 +370,7 @@ class MetastabilityCase(CaseStudy):
 
     # ------------------------------------------------------------------ checks
     def check_switches(self, ctx):
+        """Both states visited at least ``min_switches`` complete times at every size."""
         need = int(ctx.params["min_switches"])
         counts = {f"n_e={r['n_e']}": min(v["switches"] for v in r["summary"]["states"].values())
                   for r in ctx.result("switching")["sizes"]}
@@ -371,6 +381,7 @@ class MetastabilityCase(CaseStudy):
                      detail="fewest complete visits of either state, per size")
 
     def check_bimodal(self, ctx):
+        """Bimodality coefficient of ``r_E1 - r_E2`` above 5/9 (uniform) at every size."""
         bc = {f"n_e={r['n_e']}": r["summary"]["bimodality"]
               for r in ctx.result("switching")["sizes"]}
         return Check("bimodal", bc, "> 5/9 (uniform distribution)", 5 / 9,
@@ -378,6 +389,7 @@ class MetastabilityCase(CaseStudy):
                      detail="bimodality coefficient of r_E1 - r_E2, per size")
 
     def check_symmetric(self, ctx):
+        """Mirror-image states: dwell ratio inside the two-sided F(2n₀, 2n₁) interval."""
         level = float(ctx.params["level"])
         vals, ok = {}, True
         for r in ctx.result("switching")["sizes"]:
@@ -391,6 +403,7 @@ class MetastabilityCase(CaseStudy):
                      bool(ok), detail="mean dwell state 0 / state 1 (mirror-image states)")
 
     def check_dwell_increases(self, ctx):
+        """Pooled mean dwell grows with N: each ratio above the one-sided F quantile."""
         from scipy import stats
 
         level = float(ctx.params["level"])
@@ -409,11 +422,14 @@ class MetastabilityCase(CaseStudy):
                      bool(ok), detail="pooled mean dwell T(N_next)/T(N) per step in size")
 
     def check_chain_bimodal(self, ctx):
+        """The finite-N MA chain is bimodal too (coefficient above 5/9)."""
         bc = ctx.result("chain")["summary"]["bimodality"]
         return Check("chain-bimodal", bc, "> 5/9", 5 / 9, bool(bc > 5 / 9),
                      detail="bimodality coefficient of the finite-N MA chain's r_E1 - r_E2")
 
     def check_chain_dwell(self, ctx):
+        """Chain against network mean dwell at the same size (asserts the measured finding: the
+        chain is slower)."""
         level = float(ctx.params["level"])
         ch = ctx.result("chain")
         net = next((r for r in ctx.result("switching")["sizes"] if r["n_e"] == ch["n_e"]), None)

@@ -297,6 +297,8 @@ class TrajectoryWriter:
         self._attrs = dict(attrs or {})
 
     def set_attrs(self, **attrs) -> None:
+        """Add or replace file attributes (parameters, seed, ...); written with the file on
+        :meth:`close`."""
         self._attrs.update(attrs)
 
     def write(self, name: str, array: np.ndarray) -> None:

@@ -271,6 +271,7 @@ class FiniteMAResult:
         return PopulationActivity(self.t, self.dt_record, counts, sizes)
 
     def rates_hz(self, t_burn: float = 200.0) -> dict:
+        """Mean population rates in Hz after ``t_burn`` ms (from 0 if the run is shorter)."""
         return self.activity().mean_rates_hz(t_burn if self.t[-1] > t_burn else 0.0)
 
 

@@ -137,6 +137,8 @@ class HybridHydrodynamic:
         return np.array([self.params[k] for k in _PARAM_NAMES])
 
     def population_moments(self, mu, v, q=None):
+        """Gaussian moments of the logistic rate function per population: for x ~ N(μ_k, v_k),
+        ``(E[f(x)], E[f'(x)], E[f''(x)]/2)`` as three arrays (E, I) (Gauss–Hermite, 60 nodes)."""
         q = self._p() if q is None else q
         J, alpha, I, I0, fmax, gain, thr = self._unpack(q)
         m = [_moments_f(mu[i], v[i], fmax[i], gain[i], thr[i]) for i in range(2)]
