@@ -77,30 +77,40 @@ def _grid(p):
 
 
 def _isi_cv(act, t_burn, max_neurons=2000):
-    """Mean ISI CV over up to ``max_neurons`` E neurons with at least 5 spikes after t_burn,
-    its standard error across neurons, and the mean number of intervals per neuron."""
-    if act.spikes is None:
-        return float("nan"), float("nan"), 0.0
+    """Thin alias of :func:`simulate.spike_stats.isi_cv_summary` (E neurons, ≥ 5 spikes after
+    ``t_burn``): ``(mean CV, SE, mean #intervals)``. Kept for case_studies.strong_coupling
+    until it uses the public helper."""
+    from simulate.spike_stats import isi_cv_summary
+
+    s = isi_cv_summary(act, "E", t_burn, None, max_neurons, 5)
+    return s["cv"], s["se"], s["n_intervals"]
+
+
+def _isi_shape(act, t_burn, max_neurons=2000, bin_ms=0.5, max_ms=300.0):
+    """Pooled ISI histogram (counts in ``bin_ms`` bins on [0, max_ms)) of the first
+    ``max_neurons`` E neurons after ``t_burn`` and the lag-1 serial correlation coefficient
+    ρ₁ = Σ (Δ_k − Δ̄_i)(Δ_{k+1} − Δ̄_i) / Σ (Δ_k − Δ̄_i)², deviations from each neuron's own
+    mean Δ̄_i, pooled over neurons (biased by about −1/m for m intervals per neuron). The
+    renewal-input theory (:mod:`reduce.meanfield.renewal`) assumes ρ₁ = 0 for the inputs."""
     ts, ids, off = act.spikes
-    keep = ts >= t_burn
-    ts, ids = ts[keep], ids[keep]
-    n_e = int(act.sizes["E"])
     e0 = int(off["E"]) if isinstance(off, dict) else 0
-    sel = (ids >= e0) & (ids < e0 + min(n_e, max_neurons))
+    sel = (ts >= t_burn) & (ids >= e0) & (ids < e0 + min(int(act.sizes["E"]), max_neurons))
     ts, ids = ts[sel], ids[sel]
     order = np.lexsort((ts, ids))
     ts, ids = ts[order], ids[order]
-    cvs, m = [], []
-    bounds = np.flatnonzero(np.diff(ids)) + 1
-    for seg in np.split(ts, bounds):
-        if len(seg) >= 5:
-            isi = np.diff(seg)
-            cvs.append(isi.std() / isi.mean())
-            m.append(isi.size)
-    if not cvs:
-        return float("nan"), float("nan"), 0.0
-    se = float(np.std(cvs, ddof=1) / np.sqrt(len(cvs))) if len(cvs) > 1 else float("nan")
-    return float(np.mean(cvs)), se, float(np.mean(m))
+    same = ids[1:] == ids[:-1]
+    isi, owner = np.diff(ts)[same], ids[1:][same]
+    edges = np.arange(0.0, max_ms + bin_ms / 2, bin_ms)
+    hist = np.histogram(isi, edges)[0]
+    if isi.size < 3:
+        return hist, edges, float("nan")
+    m = np.bincount(owner - e0, minlength=1).astype(float)
+    mean = np.bincount(owner - e0, weights=isi) / np.maximum(m, 1)
+    d = isi - mean[owner - e0]
+    pair = owner[1:] == owner[:-1]
+    den = float(np.sum(d * d))
+    rho1 = float(np.sum(d[1:][pair] * d[:-1][pair]) / den) if den > 0 else float("nan")
+    return hist, edges, rho1
 
 
 def _persistence(x, window):
@@ -144,13 +154,18 @@ def _simulate_task(task):
     from simulate.spike_stats import population_oscillation
 
     osc = population_oscillation(act, "E", float(win.t[0]), float(win.t[0]) + n)
-    cv, cv_se, m_isi = _isi_cv(act, p["t_burn"])
+    from simulate.spike_stats import isi_cv_summary
+
+    isi = isi_cv_summary(act, "E", p["t_burn"], None, 2000, 5)
+    cv, cv_se, m_isi = isi["cv"], isi["se"], isi["n_intervals"]
+    isi_hist, isi_edges, rho1 = _isi_shape(act, p["t_burn"])
     return {"persistence": _persistence(nE, p["lag_window_ms"]),
             "peak_over_low": osc["peak_over_low"], "peak_hz": osc["peak_hz"],
             "modulation": osc["rel_modulation"], "cv_se": cv_se, "n_isi": m_isi,
             "g": g, "eta": eta, "seed": int(seed), "rates_hz": rates, "se_hz": ses,
             "fano_pop": float(nE.var() / nE.mean()) if nE.mean() > 0 else float("nan"),
-            "cv_isi": cv, "n_blocks": int(nb),
+            "cv_isi": cv, "n_blocks": int(nb), "isi_rho1": rho1, "isi_hist": isi_hist,
+            "isi_edges_ms": isi_edges,
             "t_ms": np.arange(n) + float(win.t[0]) if n else np.zeros(0),
             "rate_E_1ms": (counts["E"] / act.sizes["E"] * 1000.0)[:500],
             "wall_s": float(traj.meta.get("wall_time_s", np.nan))}

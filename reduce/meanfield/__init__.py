@@ -11,7 +11,9 @@ Modules (each a small job):
   a reconstruction);
 - :mod:`.markov_if_diffusion`: a diffusion/mean-field rate ODE of the Markov IF network (§1);
 - :mod:`.firstpassage`: rate and CV of a reset diffusion with V-dependent coefficients;
-- :mod:`.roots`: all solutions of a scalar self-consistency (scan + Brent).
+- :mod:`.roots`: all solutions of a scalar self-consistency (scan + Brent);
+- :mod:`.renewal`: self-consistent renewal-input single-neuron theory of the rate and ISI CV
+  (current-based and conductance-based neurons).
 
 Public names are loaded on first use.
 """
@@ -33,6 +35,11 @@ _LAZY = {
     "FixedPoints": "reduce.meanfield.roots",
     "first_passage_rate": "reduce.meanfield.firstpassage",
     "first_passage_moments": "reduce.meanfield.firstpassage",
+    "RenewalInputNeuron": "reduce.meanfield.renewal",
+    "RenewalResult": "reduce.meanfield.renewal",
+    "brunel_renewal": "reduce.meanfield.renewal",
+    "conductance_renewal": "reduce.meanfield.renewal",
+    "sample_renewal_trains": "reduce.meanfield.renewal",
 }
 
 __all__ = list(_LAZY)
