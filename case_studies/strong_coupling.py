@@ -47,10 +47,19 @@ import math
 
 import numpy as np
 
-from .brunel import _isi_cv
-from .framework import CaseStudy, Check, CheckSpec, Step, StepSkipped, register_case
+from .framework import (
+    CaseStudy,
+    Check,
+    CheckSpec,
+    Comparison,
+    ComparisonSpec,
+    Step,
+    StepSkipped,
+    register_case,
+)
 
-__all__ = ["StrongCouplingCase", "fp_density", "a_keeping_rate"]
+__all__ = ["StrongCouplingCase", "fp_density", "a_keeping_rate", "isi_cv_jackknife",
+           "window_cv_bias", "gamma_trains", "estimator_bias"]
 
 AFIX = "a(K)"
 
@@ -201,11 +210,173 @@ def _simulate_task(task):
     keep = ts >= p["t_burn"]
     hist = np.asarray(traj["samples/hist/E"], float)[keep].sum(0)
     edges = np.asarray(traj["bins/E"], float)
-    cv = _isi_cv(act, p["t_burn"])      # (mean CV, its SE across neurons, mean #ISIs)
-    cv, cv_se = (cv[0], cv[1]) if isinstance(cv, tuple) else (cv, float("nan"))
+    # ISI statistics are computed from the kept spikes in step_compare (not cached here)
     return {"K": float(K), "a": float(a), "seed": int(seed), "rates_hz": rates, "se_hz": ses,
-            "cv_isi": float(cv), "cv_se": float(cv_se), "v_hist": hist, "v_edges": edges,
-            "n_e": int(act.sizes["E"]), "wall_s": float(traj.meta.get("wall_time_s", np.nan))}
+            "v_hist": hist, "v_edges": edges,
+            "n_e": int(act.sizes["E"]), "wall_s": float(traj.meta.get("wall_time_s", np.nan)),
+            "spikes_E": _sample_spikes(act, p["t_burn"], p["t_end"])}
+
+
+def _sample_spikes(act, t_start, t_stop, max_neurons=2000):
+    """Spike times (float32 ms) and local ids (int16) of the first ``max_neurons`` E neurons
+    in [t_start, t_stop]: kept so that ISI statistics can be recomputed from the cache."""
+    if act.spikes is None:
+        return None
+    ts, ids, off = act.spikes
+    e0 = int(off["E"]) if isinstance(off, dict) else 0
+    n = min(int(act.sizes["E"]), max_neurons)
+    sel = (ts >= t_start) & (ts <= t_stop) & (ids >= e0) & (ids < e0 + n)
+    return {"t": np.asarray(ts[sel], np.float32), "id": np.asarray(ids[sel] - e0, np.int16),
+            "n": n, "window": (float(t_start), float(t_stop))}
+
+
+# ----------------------------------------------------------------------------- ISI CV
+def isi_cv_jackknife(t, ids, n_neurons, min_spikes=5):
+    """Mean ISI CV over neurons with the per-neuron O(1/m) estimator bias removed.
+
+    For neuron i with m intervals x_1..x_m (ddof = 0, as the plain estimator),
+    CV̂_i = sd(x)/mean(x). A smooth statistic of m samples has
+    E[CV̂_i] = CV + b₁/m + O(1/m²); the jackknife estimate
+
+        CV_i^J = m·CV̂_i − (m − 1)·(1/m) Σ_j CV̂_i^(−j),
+
+    with CV̂_i^(−j) the same statistic without interval j, cancels the b₁/m term (Quenouille;
+    Efron & Tibshirani 1993, ch. 10). Leaving x_j out: mean (S₁ − x_j)/(m − 1), second moment
+    (S₂ − x_j²)/(m − 1), with S₁ = Σx, S₂ = Σx². The plain estimator is low by ≈ CV/(4m) to
+    CV/(2m) (≈ 0.015–0.03 at CV 0.7 and m = 25–50), more than the statistical error of a mean
+    over 2000 neurons.
+
+    Parameters
+    ----------
+    t, ids : array_like
+        Spike times (ms) and neuron indices 0..n_neurons−1 (any order).
+    n_neurons : int
+    min_spikes : int
+        Neurons with fewer spikes are left out (at least 4: the leave-one-out needs 2
+        intervals).
+
+    Returns
+    -------
+    dict
+        ``cv`` (mean of CV_i^J), ``se`` (std_{ddof=1}(CV_i^J)/√n), ``cv_plain`` (mean of
+        CV̂_i), ``se_plain``, ``n_intervals`` (mean m), ``n_neurons`` (neurons counted).
+    """
+    t = np.asarray(t, float)
+    ids = np.asarray(ids, np.int64)
+    order = np.lexsort((t, ids))
+    t, ids = t[order], ids[order]
+    same = ids[1:] == ids[:-1]
+    x, own = np.diff(t)[same], ids[1:][same]
+    m = np.bincount(own, minlength=n_neurons).astype(float)
+    s1 = np.bincount(own, weights=x, minlength=n_neurons)
+    s2 = np.bincount(own, weights=x * x, minlength=n_neurons)
+    ok = m + 1 >= max(int(min_spikes), 4)
+    nan = float("nan")
+    if not np.any(ok):
+        return {"cv": nan, "se": nan, "cv_plain": nan, "se_plain": nan, "n_intervals": 0.0,
+                "n_neurons": 0}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s1 / m
+        cv = np.sqrt(np.maximum(s2 / m - mean**2, 0.0)) / mean
+        mo = m[own] - 1.0
+        lmean = (s1[own] - x) / mo
+        lcv = np.sqrt(np.maximum((s2[own] - x * x) / mo - lmean**2, 0.0)) / lmean
+    loo = np.bincount(own, weights=np.where(ok[own], lcv, 0.0), minlength=n_neurons)
+    cvj = (m * cv - (m - 1.0) * loo / np.maximum(m, 1.0))[ok]
+    cv = cv[ok]
+    n = int(ok.sum())
+    root = math.sqrt(n)
+    return {"cv": float(cvj.mean()),
+            "se": float(cvj.std(ddof=1) / root) if n > 1 else nan,
+            "cv_plain": float(cv.mean()),
+            "se_plain": float(cv.std(ddof=1) / root) if n > 1 else nan,
+            "n_intervals": float(m[ok].mean()), "n_neurons": n}
+
+
+def window_cv_bias(m1, m2, m3, T):
+    """CV of the intervals seen whole in a window of length T, minus the true CV.
+
+    For a stationary spike train of rate λ = 1/m₁ and interval density f (moments m₁, m₂, m₃),
+    the expected number of intervals of length in [τ, τ + dτ] with both ends in [0, T] is
+    ∫₀^{T−τ} λ ds · f(τ)dτ = λ(T − τ)⁺ f(τ)dτ: long intervals are under-represented by the
+    factor (T − τ). With f(τ) ≈ 0 for τ > T the observed law has moments
+    m₁' = (T m₁ − m₂)/(T − m₁), m₂' = (T m₂ − m₃)/(T − m₁), and the returned bias is
+    √(m₂' − m₁'²)/m₁' − √(m₂ − m₁²)/m₁ (negative: the window cuts long intervals). For a
+    gamma law with mean m and CV c: m₂ = m²(1 + c²), m₃ = m³(1 + c²)(1 + 2c²).
+    """
+    d = T - m1
+    p1 = (T * m1 - m2) / d
+    p2 = (T * m2 - m3) / d
+    return float(math.sqrt(max(p2 - p1 * p1, 0.0)) / p1 - math.sqrt(max(m2 - m1 * m1, 0.0)) / m1)
+
+
+def gamma_trains(rate_hz, cv, window, n_trains, rng):
+    """Stationary gamma renewal trains on ``window`` (ms): (times, ids).
+
+    Shape k = 1/cv², mean interval 1000/rate. The first spike is at the forward-recurrence
+    time U·X, X ~ Gamma(k + 1) (the length-biased interval) and U uniform, so every train is
+    stationary from the window's start; later intervals are Gamma(k).
+    """
+    t0, t1 = window
+    mean = 1000.0 / rate_hz
+    k = 1.0 / cv**2
+    theta = mean / k
+    n = (t1 - t0) / mean
+    cols = int(n + 8.0 * math.sqrt(n) * max(cv, 0.2) + 10)
+    first = rng.uniform(size=(n_trains, 1)) * rng.gamma(k + 1.0, theta, size=(n_trains, 1))
+    t = t0 + np.cumsum(np.hstack([first, rng.gamma(k, theta, size=(n_trains, cols))]), 1)
+    ids = np.broadcast_to(np.arange(n_trains)[:, None], t.shape)
+    keep = t <= t1
+    return t[keep], ids[keep]
+
+
+def estimator_bias(rate_hz, cv, window, n_trains=2000, seed=0):
+    """Bias of :func:`isi_cv_jackknife` on gamma renewal trains of the given rate, CV and
+    window (a parametric bootstrap): (bias, its Monte-Carlo standard error)."""
+    rng = np.random.default_rng(seed)
+    t, ids = gamma_trains(rate_hz, cv, window, n_trains, rng)
+    est = isi_cv_jackknife(t, ids, n_trains)
+    return est["cv"] - cv, est["se"]
+
+
+def _network_cv(spikes, rate_hz, seed=0):
+    """ISI statistics of a run's kept E spikes: the jackknifed mean CV
+    (:func:`isi_cv_jackknife`), the plain one (``simulate.spike_stats.isi_cv_summary``, the
+    brunel case's estimator), the closed-form window bias at the network's CV
+    (:func:`window_cv_bias`) and the bootstrap bias of the jackknifed estimator
+    (:func:`estimator_bias`)."""
+    if spikes is None:
+        return {}
+    from simulate.spike_stats import isi_cv_summary
+
+    t0, t1 = spikes["window"]
+    est = isi_cv_jackknife(spikes["t"], spikes["id"], int(spikes["n"]))
+    plain = isi_cv_summary((np.asarray(spikes["t"], float), np.asarray(spikes["id"], np.int64),
+                            {"E": int(spikes["n"])}), "E", t0, t1 + 1e-9, min_spikes=5)
+    out = {"cv_sim": est["cv"], "cv_se_sim": est["se"], "cv_plain": plain["cv"],
+           "n_isi": est["n_intervals"]}
+    c, m = est["cv"], 1000.0 / rate_hz
+    if np.isfinite(c) and rate_hz > 0:
+        out["cv_window_bias"] = window_cv_bias(m, m * m * (1 + c * c),
+                                               m**3 * (1 + c * c) * (1 + 2 * c * c), t1 - t0)
+        b, b_se = estimator_bias(rate_hz, c, (t0, t1), seed=seed)
+        out.update(cv_est_bias=b, cv_est_bias_se=b_se)
+    return out
+
+
+def _renewal_task(task):
+    """Self-consistent renewal-input theory at one (K, a) (module level for the workers)."""
+    from reduce.meanfield.renewal import conductance_renewal
+
+    p, K, a, seed = task
+    res = conductance_renewal(K=int(K), a=float(a), g=p["g"], nu_x=p["nu_x"],
+                              gamma=p["gamma"], n_neurons=int(p["renewal_neurons"]),
+                              t_sim=float(p["renewal_t_sim"]),
+                              max_iter=int(p["renewal_max_iter"]), seed=int(seed))
+    return {"K": float(K), "a": float(a), "rate_hz": float(res.rate_hz),
+            "rate_se_hz": float(res.rate_se_hz), "cv": float(res.cv), "cv_se": float(res.cv_se),
+            "converged": bool(res.converged), "message": res.message,
+            "iterations": int(res.iterations)}
 
 
 def _hist_moments(hist, edges):
@@ -223,7 +394,7 @@ class StrongCouplingCase(CaseStudy):
              "coupling scalings, the a(K) keeping rates fixed, membrane potentials")
     params = {
         # network (models.md §4; published model)
-        "Ks": (100, 200, 400),            # in-degrees simulated (cost ∝ N·K·rate: see docs)
+        "Ks": (100, 200, 400, 800),  # in-degrees simulated (cost ∝ N·K·rate: see docs)
         "c": 10.0,                         # N = c·K per population (the paper's c = 10)
         "g": 20.0,
         "gamma": 0.25,
@@ -240,9 +411,14 @@ class StrongCouplingCase(CaseStudy):
         # theory curves
         "theory_K_max": 1e6,
         "theory_points": 41,
+        # renewal-input theory (reduce.meanfield.renewal): model neurons, ms per iteration
+        "renewal_neurons": 200,
+        "renewal_t_sim": 2000.0,
+        "renewal_max_iter": 10,
         # check tolerances (sources in docs/case_studies.md)
         "rate_rel_tol": 0.30,
-        "cv_tol": 0.10,
+        "cv_tol": 0.10,                    # only without the renewal theory (see check_cv)
+        "cv_n_se": 4.0,                    # statistical part of the CV tolerance
         "afix_spread_tol": 0.25,
         "v_mean_tol_mv": 1.0,
         "v_sd_rel_tol": 0.20,
@@ -258,6 +434,11 @@ class StrongCouplingCase(CaseStudy):
              uses=("Ks", "c", "g", "gamma", "nu_x", "scalings", "K0", "a0", "t_end",
                    "t_burn", "seed", "n_blocks", "v_bins", "v_range"),
              after=("theory",), description="network runs per (K, coupling rule)"),
+        Step("renewal", "step_renewal",
+             uses=("Ks", "g", "gamma", "nu_x", "scalings", "K0", "a0", "seed",
+                   "renewal_neurons", "renewal_t_sim", "renewal_max_iter"),
+             after=("theory",),
+             description="renewal-input single-neuron theory (rate, ISI CV) at every run"),
         Step("compare", "step_compare", after=("theory", "simulate"), cache=False,
              description="simulation vs theory; membrane-potential densities"),
         Step("figures", "step_figures", after=("compare",), cache=False,
@@ -270,6 +451,14 @@ class StrongCouplingCase(CaseStudy):
         CheckSpec("a-of-K-keeps-rate", "check_afix", needs=("compare",)),
         CheckSpec("v-mean", "check_v_mean", needs=("compare",)),
         CheckSpec("v-sd", "check_v_sd", needs=("compare",)),
+    )
+    comparisons = (
+        ComparisonSpec("cv-vs-diffusion", "compare_cv_diffusion", needs=("compare",),
+                       no_claim="the diffusion theory's CV is the baseline the renewal theory "
+                       "improves on; its gap to the network is a finding, not a claim"),
+        ComparisonSpec("rates-vs-renewal", "compare_rates_renewal", needs=("compare",),
+                       no_claim="the renewal theory is used here as the CV reference; its "
+                       "rate is reported beside the additive theory's, without a claim"),
     )
 
     # ------------------------------------------------------------------ steps
@@ -327,18 +516,41 @@ class StrongCouplingCase(CaseStudy):
             res[i] = r
         return {"runs": res}
 
+    def step_renewal(self, ctx):
+        ctx.require("reduce.meanfield.renewal", "conductance_renewal")
+        from simulate.executor import spawn_seeds
+
+        p = ctx.params
+        runs = _runs(p, ctx.result("theory"))
+        seeds = [s % 2**32 for s in spawn_seeds(p["seed"] + 1, len(runs))]  # its seed range
+        base = {k: p[k] for k in ("g", "gamma", "nu_x", "renewal_neurons", "renewal_t_sim",
+                                  "renewal_max_iter")}
+        order = sorted(range(len(runs)), key=lambda i: -runs[i]["K"])
+        out = ctx.map_tasks(_renewal_task,
+                            [(base, runs[i]["K"], runs[i]["a"], seeds[i]) for i in order],
+                            desc="renewal theory")
+        res = {}
+        for r in out:
+            res[(r["K"], r["a"])] = r
+        return res
+
     def step_compare(self, ctx):
         th = ctx.result("theory")
+        ren = ctx.result("renewal") if ctx.has("renewal") else {}
         rows = []
-        for r in ctx.result("simulate")["runs"]:
+        for j, r in enumerate(ctx.result("simulate")["runs"]):
             t = th["points"][(r["K"], r["a"])]
             add, mul = t["additive"], t["multiplicative"]
             row = {"K": r["K"], "a": r["a"], "rules": r["rules"],
                    "rate_sim": r["rates_hz"]["E"], "se_sim": r["se_hz"]["E"],
-                   "rate_I_sim": r["rates_hz"]["I"], "cv_sim": r["cv_isi"],
-                   "cv_se_sim": r.get("cv_se", float("nan")),
+                   "rate_I_sim": r["rates_hz"]["I"],
                    "rate_add": add["rate_hz"], "cv_add": add["cv"],
                    "rate_mul": mul["rate_hz"], "cv_mul": mul["cv"]}
+            row.update(_network_cv(r.get("spikes_E"), r["rates_hz"]["E"], seed=j))
+            q = ren.get((r["K"], r["a"]))
+            if q is not None:
+                row.update(rate_ren=q["rate_hz"], rate_ren_se=q["rate_se_hz"], cv_ren=q["cv"],
+                           cv_ren_se=q["cv_se"], ren_converged=q["converged"])
             m, s = _hist_moments(r["v_hist"], r["v_edges"])
             row.update(v_mean_sim=m, v_sd_sim=s)
             if "mu" in add:
@@ -370,19 +582,24 @@ class StrongCouplingCase(CaseStudy):
                 sel = [r for r in rows if rule in r["rules"]]
                 xs = [r["K"] for r in sel]
                 ys = [r[f"{what}_sim"] for r in sel]
-                if what == "rate":
-                    ax.errorbar(xs, ys, yerr=[4 * r["se_sim"] for r in sel], fmt="o",
-                                color=f"C{j}", ms=4)
-                else:
-                    ax.plot(xs, ys, "o", color=f"C{j}", ms=4)
+                se = "se_sim" if what == "rate" else "cv_se_sim"
+                ax.errorbar(xs, ys, yerr=[4 * r.get(se, np.nan) for r in sel], fmt="o",
+                            color=f"C{j}", ms=4)
                 data[f"K_sim_{rule}"], data[f"{what}_sim_{rule}"] = xs, ys
+                ren = [r for r in sel if np.isfinite(r.get(f"{what}_ren", np.nan))]
+                if ren:
+                    ax.plot([r["K"] for r in ren], [r[f"{what}_ren"] for r in ren], "x",
+                            color=f"C{j}", ms=7)
+                    data[f"K_renewal_{rule}"] = [r["K"] for r in ren]
+                    data[f"{what}_renewal_{rule}"] = [r[f"{what}_ren"] for r in ren]
             ax.set_xscale("log")
             if log:
                 ax.set_yscale("log")
             ax.set_xlabel("K")
             ax.set_ylabel(ylab)
-            ax.set_title("lines: additive theory; points: network"
-                         + (" (±4 SE)" if what == "rate" else ""), fontsize=8)
+            ax.set_title("lines: additive (diffusion) theory; o: network (±4 SE"
+                         + ("" if what == "rate" else ", jackknifed CV")
+                         + "); x: renewal-input theory", fontsize=8)
             ax.legend(fontsize=7)
             ctx.figure(f"{what}_vs_K", fig, data)
             made.append(f"{what}_vs_K")
@@ -429,8 +646,10 @@ class StrongCouplingCase(CaseStudy):
         ctx.figure("v_distribution", fig, data)
         made.append("v_distribution")
 
-        cols = ("K", "a", "rate_sim", "se_sim", "rate_add", "rate_mul", "cv_sim", "cv_se_sim",
-                "cv_add", "cv_mul", "v_mean_sim", "v_mean_fp", "v_sd_sim", "v_sd_fp", "v_sd_free")
+        cols = ("K", "a", "rate_sim", "se_sim", "rate_add", "rate_mul", "rate_ren",
+                "rate_ren_se", "cv_sim", "cv_se_sim", "cv_plain", "n_isi", "cv_window_bias",
+                "cv_est_bias", "cv_add", "cv_mul", "cv_ren", "cv_ren_se", "v_mean_sim",
+                "v_mean_fp", "v_sd_sim", "v_sd_fp", "v_sd_free")
         table = {"rules": ["+".join(r["rules"]) for r in rows]}
         table.update({k: [r.get(k, np.nan) for r in rows] for k in cols})
         ctx.table("points", table)
@@ -460,16 +679,46 @@ class StrongCouplingCase(CaseStudy):
                      detail="; ".join(det) + (f"; outside: {', '.join(bad)}" if bad else ""))
 
     def check_cv(self, ctx):
-        tol = ctx.params["cv_tol"]
-        pts = [r for r in self._rows(ctx) if r["rate_sim"] >= 5.0 and np.isfinite(r["cv_sim"])]
+        """Network ISI CV (jackknifed) vs the renewal-input theory, or without it vs the
+        diffusion theory with the fixed ``cv_tol``.
+
+        With the renewal theory the tolerance of run i is
+        n_se·√(SE_net² + SE_ren²) + |b_i| + 2·SE(b_i): the statistical errors of both Monte-Carlo
+        estimates (neurons as independent samples) plus the residual bias b_i of the network
+        estimator measured on gamma renewal trains of the run's rate, CV and window
+        (:func:`estimator_bias`). Nothing is budgeted for what the renewal theory neglects
+        (input cross-correlations, rate heterogeneity): a failure is that finding.
+        """
+        p = ctx.params
+        pts = [r for r in self._rows(ctx) if r["rate_sim"] >= 5.0
+               and np.isfinite(r.get("cv_sim", np.nan))]
         if not pts:
             raise StepSkipped("no run fired at ≥ 5 Hz")
-        errs = [r["cv_sim"] - r["cv_add"] for r in pts]
-        worst = float(max(abs(e) for e in errs))
-        return Check("cv-vs-theory", worst, 0.0, tol, bool(worst <= tol),
-                     detail="ISI CV network − additive theory at runs ≥ 5 Hz: " + ", ".join(
-                         f"K={r['K']:g} {'+'.join(r['rules'])} {e:+.2f}"
-                         for r, e in zip(pts, errs)))
+        lab = [f"K={r['K']:g} {'+'.join(r['rules'])}" for r in pts]
+        if not all(np.isfinite(r.get("cv_ren", np.nan)) for r in pts):
+            tol = p["cv_tol"]
+            errs = [r["cv_sim"] - r["cv_add"] for r in pts]
+            worst = float(max(abs(e) for e in errs))
+            return Check("cv-vs-theory", worst, "additive (diffusion) theory", tol,
+                         bool(worst <= tol),
+                         detail="renewal theory not available; tolerance 0.10 is our choice "
+                         "(docs/cases/strong-coupling.md). Jackknifed network CV − diffusion "
+                         "theory: " + ", ".join(f"{n} {e:+.3f}" for n, e in zip(lab, errs)))
+        errs, allowed = [], []
+        for r in pts:
+            stat = p["cv_n_se"] * math.hypot(r["cv_se_sim"], r["cv_ren_se"])
+            bias = abs(r.get("cv_est_bias", 0.0)) + 2.0 * r.get("cv_est_bias_se", 0.0)
+            errs.append(r["cv_sim"] - r["cv_ren"])
+            allowed.append(stat + bias)
+        ok = [abs(e) <= a for e, a in zip(errs, allowed)]
+        i = int(np.argmax([abs(e) / a for e, a in zip(errs, allowed)]))
+        return Check("cv-vs-theory", float(abs(errs[i])), "renewal-input theory",
+                     float(allowed[i]), all(ok),
+                     detail=(f"worst relative to its tolerance: {lab[i]}; tolerance per run "
+                             f"{p['cv_n_se']:g}·√(SE_net² + SE_ren²) + estimator bias. "
+                             "Network (jackknifed) − renewal theory ± tolerance: ")
+                     + ", ".join(f"{n} {e:+.3f} ± {a:.3f}{'' if o else ' OUT'}"
+                                 for n, e, a, o in zip(lab, errs, allowed, ok)))
 
     def check_trends(self, ctx):
         rows = self._rows(ctx)
@@ -536,3 +785,31 @@ class StrongCouplingCase(CaseStudy):
                      detail="sd of V (mV) network vs diffusion density, a(K) runs: " + ", ".join(
                          f"K={r['K']:g}: {r['v_sd_sim']:.2f} vs {r['v_sd_fp']:.2f}"
                          for r in rows))
+
+    # ------------------------------------------------------------------ comparisons
+    def compare_cv_diffusion(self, ctx):
+        rows = [r for r in self._rows(ctx) if np.isfinite(r.get("cv_sim", np.nan))]
+        if not rows:
+            return Comparison.skipped("cv-vs-diffusion", "no network CV")
+        lab = [f"K={r['K']:g} {'+'.join(r['rules'])}" for r in rows]
+        return Comparison(
+            "cv-vs-diffusion", {n: r["cv_sim"] for n, r in zip(lab, rows)},
+            {n: r["cv_add"] for n, r in zip(lab, rows)},
+            detail="jackknifed network CV vs the additive diffusion theory (the published "
+            "form); plain estimator and multiplicative theory: " + ", ".join(
+                f"{n}: {r['cv_sim']:.3f} (plain {r['cv_plain']:.3f}) vs {r['cv_add']:.3f} "
+                f"(mult. {r['cv_mul']:.3f})" for n, r in zip(lab, rows)))
+
+    def compare_rates_renewal(self, ctx):
+        rows = [r for r in self._rows(ctx) if np.isfinite(r.get("rate_ren", np.nan))]
+        if not rows:
+            return Comparison.skipped("rates-vs-renewal", "renewal theory not available")
+        lab = [f"K={r['K']:g} {'+'.join(r['rules'])}" for r in rows]
+        return Comparison(
+            "rates-vs-renewal", {n: r["rate_sim"] for n, r in zip(lab, rows)},
+            {n: r["rate_ren"] for n, r in zip(lab, rows)},
+            detail="network E rate (Hz) vs renewal-input theory ± SE (additive theory): "
+            + ", ".join(f"{n}: {r['rate_sim']:.1f} vs {r['rate_ren']:.1f} ± "
+                        f"{r['rate_ren_se']:.1f} ({r['rate_add']:.1f})"
+                        f"{'' if r['ren_converged'] else ' not converged'}"
+                        for n, r in zip(lab, rows)))
