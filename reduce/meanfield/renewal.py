@@ -131,8 +131,14 @@ CONDUCTANCE_DEFAULTS = {
 
 # ----------------------------------------------------------------------------- kernels
 @njit(cache=True)
-def _seed(seed):
+def _seed_numba(seed):
     np.random.seed(seed)
+
+
+def _seed(seed):
+    """Seed numba's generator from any non-negative integer (a 32-bit state derived by
+    numpy.random.SeedSequence, so nearby seeds give unrelated streams)."""
+    _seed_numba(int(np.random.SeedSequence(int(seed)).generate_state(1)[0]))
 
 
 @njit(cache=True, inline="always")
@@ -305,6 +311,8 @@ class RenewalResult:
         Pooled output ISIs of the last iteration, ms.
     params : dict
         Model and run settings.
+    isi_poisson_ms : ndarray
+        Pooled output ISIs of iteration 0 (Poisson input: the white-noise-like reference).
     """
 
     rate_hz: float
@@ -320,6 +328,7 @@ class RenewalResult:
     isi_ms: np.ndarray = field(repr=False)
     params: dict = field(default_factory=dict, repr=False)
     cv_tail: float = math.nan
+    isi_poisson_ms: np.ndarray = field(default=None, repr=False)
 
     @property
     def iterations(self) -> int:
@@ -379,7 +388,7 @@ def sample_renewal_trains(isi_shape, rate_hz: float, n_trains: int, t_ms: float,
     rate_hz = check_number("rate_hz", rate_hz, 0.0, 1e4, lo_open=True, unit="Hz")
     n_trains = check_positive_int("n_trains", n_trains, 1, 10**7)
     t_ms = check_number("t_ms", t_ms, 0.0, 1e9, lo_open=True, unit="ms")
-    seed = check_number("seed", seed, 0, 2**32 - 1, integer=True)
+    seed = check_number("seed", seed, 0, 2**63 - 1, integer=True)
     scale = 1000.0 / rate_hz
     cap = int(t_ms / (scale * max(shape.min(), 1e-3)) + 10 * math.sqrt(t_ms / scale) + 10)
     _seed(int(seed))
@@ -493,7 +502,7 @@ class RenewalInputNeuron:
         n_neurons = check_positive_int("n_neurons", n_neurons, 1, 10**7)
         t_sim = check_number("t_sim", t_sim, 0.0, 1e8, lo_open=True, unit="ms")
         t_warm = check_number("t_warm", t_warm, 0.0, 1e8, unit="ms")
-        seed = check_number("seed", seed, 0, 2**32 - 1, integer=True)
+        seed = check_number("seed", seed, 0, 2**63 - 1, integer=True)
         if cv_window_ms is not None:
             cv_window_ms = check_number("cv_window_ms", cv_window_ms, 0.0, t_sim,
                                         lo_open=True, unit="ms")
@@ -553,18 +562,20 @@ class RenewalInputNeuron:
         nu_in = check_number("nu0_hz", nu0_hz, 0.0, 1e4, lo_open=True, unit="Hz")
         max_iter = check_positive_int("max_iter", max_iter, 2, 1000)
         n_se = check_number("n_se", n_se, 0.0, 100.0, lo_open=True)
-        seed = check_number("seed", seed, 0, 2**32 - 1, integer=True)
+        seed = check_number("seed", seed, 0, 2**63 - 1, integer=True)
         gfun = gain if callable(gain) else (lambda _nu, _g=float(gain): _g)
         seeds = [int(s.generate_state(1)[0]) for s in
                  np.random.SeedSequence(int(seed)).spawn(max_iter)]
         crit = (f"|nu_out - nu_in| <= {n_se:g} SE(nu_out) and |CV_k - CV_k-1|/(1 - q) <= "
                 f"{n_se:g} sqrt(SE_k^2 + SE_k-1^2), k >= 2 (q: contraction ratio of the CV)")
         hist, shape, prev, converged, msg = [], None, None, False, ""
-        dcv, ratios, tail = [], [], math.nan
+        dcv, ratios, tail, isi0 = [], [], math.nan, None
         for k in range(max_iter):
             r = self.response(nu_in, shape, n_neurons, t_sim, t_warm, cv_window_ms, seeds[k])
             row = {"iteration": k, **r.summary()}
             hist.append(row)
+            if k == 0:
+                isi0 = r.isi_ms
             if log is not None:
                 log(f"renewal iteration {k} ({r.input}): nu_in {r.nu_in_hz:.3f} Hz -> "
                     f"rate {r.rate_hz:.3f} ± {r.rate_se_hz:.3f} Hz, CV {r.cv:.4f} ± "
@@ -606,7 +617,7 @@ class RenewalInputNeuron:
                              {"model": self.model, **self.params, "n_neurons": n_neurons,
                               "t_sim": t_sim, "t_warm": t_warm, "cv_window_ms": cv_window_ms,
                               "max_iter": max_iter, "n_se": n_se, "seed": seed,
-                              "nu0_hz": float(nu0_hz)}, tail)
+                              "nu0_hz": float(nu0_hz)}, tail, isi0)
 
 
 def _statistics(spk, ptr, n_neurons, n_steps, dt, cv_window_ms, kind, nu_in, cv_in, wall):
