@@ -14,6 +14,31 @@ K_QR of every pathway used as a feature. Events and their propensities:
 Between events nothing changes, so the Gillespie direct method is exact for this chain. The
 spike factor κ of the matrix estimand (spikes hidden by a fast exit from R) is not represented:
 each chain spike is one transition into R.
+
+Two schemes (``scheme`` of :meth:`FittedMarkovModel.chain`):
+
+``"exact"``
+    the continuous-time chain above, with the rates r_c (for the matrix estimand
+    r_c = P_c(τ)/τ): the finite-N form of the ODE dx/dt = x(P(τ) − I)/τ;
+``"step"``
+    the discrete-time chain with the estimand's own step τ (the lag), the finite-N form of
+    what the matrix estimand measures. One step from the state at its start (features φ from
+    n/N and K/N, as the network's sample at the start of the step):
+
+    - every Q-neuron in state a moves independently to b with probability P_ab = r_ab τ
+      (stays with 1 − Σ_b P_ab): a multinomial draw per (Q, a), sequential binomials. A row
+      with Σ_b P_ab > 1 (regression rates fitted column by column do not add up to at most 1
+      outside the data, and capped log-rates can reach 10/τ) is scaled to Σ = 1; the number of
+      such row-steps is reported (``ChainRun.rows_scaled``);
+    - pending kicks of pathway QR: K ← max(0, K − D + B), D ~ Poisson(K τ/τ_QR) the released
+      kicks (the sum over neurons of the network's per-neuron Poisson(H τ/τ_QR), K from the
+      start of the step) and B ~ Binomial(N_Q s_R, p_QR) the new kicks of the s_R spikes of R
+      in this step (the sum of the network's per-neuron Binomial(s_R, p_QR)).
+
+    This is the order of the fixed-step network (models.md §1): transitions of a step use the
+    kicks pending at its start, the step's spikes are pending from the next step on. The
+    deterministic limit of this scheme is the map x_{t+τ} = x_t P(τ; x_t),
+    m_{t+τ} = m_t (1 − τ/τ_QR) + p_QR N_R f_R τ (:func:`iterate_map`).
 """
 
 from __future__ import annotations
@@ -22,10 +47,11 @@ import numpy as np
 from numba import njit
 
 from simulate.activity import PopulationActivity
+from simulate.validation import ParameterError
 
-from .ode_kernels import feature_value, log_rate_cap
+from .ode_kernels import _rates, feature_value, log_rate_cap
 
-__all__ = ["simulate_chain", "ChainRun"]
+__all__ = ["simulate_chain", "ChainRun", "iterate_map"]
 
 
 @njit(cache=True)
@@ -128,6 +154,155 @@ def _chain_kernel(n0, K0, t_end, dt_rec, seed, n_pop, n_states, n_z, sizes, col_
     return spikes, occ_rec, n, K, n_events
 
 
+@njit(cache=True)
+def _features_z(n_frac, K_frac, n_pop, n_states, n_z, kick_m):
+    """Extended state z from occupancy fractions (P, S) and kick means (J,)."""
+    z = np.zeros(n_z)
+    for q in range(n_pop):
+        for s in range(n_states):
+            z[q * n_states + s] = n_frac[q, s]
+    for j in range(kick_m.shape[0]):
+        z[kick_m[j]] = K_frac[j]
+    return z
+
+
+@njit(cache=True)
+def _row_probabilities(r, tau, row_ptr, row_cols, prob):
+    """P_c = r_c τ for every column, each row (Q, a) scaled to Σ_b P_ab ≤ 1; returns the
+    number of rows that had to be scaled."""
+    n_scaled = 0
+    for k in range(row_ptr.shape[0] - 1):
+        tot = 0.0
+        for i in range(row_ptr[k], row_ptr[k + 1]):
+            c = row_cols[i]
+            prob[c] = r[c] * tau
+            tot += prob[c]
+        if tot > 1.0:
+            n_scaled += 1
+            for i in range(row_ptr[k], row_ptr[k + 1]):
+                prob[row_cols[i]] /= tot
+    return n_scaled
+
+
+@njit(cache=True)
+def _step_kernel(n0, K0, n_steps, steps_per_bin, occ_every, tau, seed, n_pop, n_states, n_z,
+                 sizes, col_pop, col_from, col_to, coef, col_feat, feat_z, feat_z2, mu, sd,
+                 eta0, kick_m, kick_tgt, kick_src, kick_pval, kick_tauval, row_ptr, row_cols):
+    """Discrete-time chain with step τ (module docstring, scheme "step")."""
+    np.random.seed(seed)  # noqa: NPY002
+    n = n0.copy()
+    K = K0.copy()
+    C = coef.shape[0]
+    J = kick_m.shape[0]
+    n_bins = n_steps // steps_per_bin
+    spikes = np.zeros((n_bins, n_pop), np.int64)
+    n_occ = n_bins // occ_every + 1
+    occ_rec = np.zeros((n_occ, n_pop, n_states), np.int64)
+    prob = np.zeros(C)
+    delta = np.zeros((n_pop, n_states), np.int64)
+    spk = np.zeros(n_pop, np.int64)
+    nf = np.zeros((n_pop, n_states))
+    kf = np.zeros(J)
+    n_events = 0
+    rows_scaled = 0
+    for step in range(n_steps):
+        if step % (steps_per_bin * occ_every) == 0:
+            occ_rec[step // (steps_per_bin * occ_every)] = n
+        for q in range(n_pop):
+            for s in range(n_states):
+                nf[q, s] = n[q, s] / sizes[q]
+        for j in range(J):
+            kf[j] = K[j] / sizes[kick_tgt[j]]
+        z = _features_z(nf, kf, n_pop, n_states, n_z, kick_m)
+        r = _rates(z, coef, col_feat, feat_z, feat_z2, mu, sd, eta0)
+        rows_scaled += _row_probabilities(r, tau, row_ptr, row_cols, prob)
+        delta[:, :] = 0
+        spk[:] = 0
+        for k in range(row_ptr.shape[0] - 1):
+            c0 = row_cols[row_ptr[k]]
+            left = n[col_pop[c0], col_from[c0]]
+            rest = 1.0
+            for i in range(row_ptr[k], row_ptr[k + 1]):
+                if left <= 0:
+                    break
+                c = row_cols[i]
+                pc = prob[c]
+                if pc <= 0.0:
+                    continue
+                frac = 1.0 if pc >= rest else pc / rest
+                moved = np.random.binomial(left, frac)  # noqa: NPY002
+                rest -= pc
+                if moved > 0:
+                    q = col_pop[c]
+                    delta[q, col_from[c]] -= moved
+                    delta[q, col_to[c]] += moved
+                    left -= moved
+                    n_events += moved
+                    if col_to[c] == n_states - 1:
+                        spk[q] += moved
+        n += delta
+        for j in range(J):
+            rel = 0
+            lam = K[j] * tau / kick_tauval[j]
+            if lam > 0.0:
+                rel = np.random.poisson(lam)  # noqa: NPY002
+            add = 0
+            ns = spk[kick_src[j]]
+            if ns > 0:
+                add = np.random.binomial(ns * sizes[kick_tgt[j]], kick_pval[j])  # noqa: NPY002
+            h = K[j] + add - rel
+            K[j] = h if h > 0 else 0
+        b = step // steps_per_bin
+        if b < n_bins:
+            for q in range(n_pop):
+                spikes[b, q] += spk[q]
+    if n_steps % (steps_per_bin * occ_every) == 0 and n_steps // (steps_per_bin
+                                                                    * occ_every) < n_occ:
+        occ_rec[n_steps // (steps_per_bin * occ_every)] = n
+    return spikes, occ_rec, n, K, n_events, rows_scaled
+
+
+@njit(cache=True)
+def _map_kernel(x0, m0, n_steps, tau, n_pop, n_states, n_z, sizes, col_pop, col_from, col_to,
+                coef, col_feat, feat_z, feat_z2, mu, sd, eta0, kick_m, kick_src, kick_pval,
+                kick_tauval, row_ptr, row_cols):
+    """Deterministic limit of the step scheme; returns spikes per neuron per step (T, P)."""
+    x = x0.copy()
+    m = m0.copy()
+    C = coef.shape[0]
+    J = kick_m.shape[0]
+    prob = np.zeros(C)
+    out = np.zeros((n_steps, n_pop))
+    xn = np.zeros((n_pop, n_states))
+    for step in range(n_steps):
+        z = _features_z(x, m, n_pop, n_states, n_z, kick_m)
+        r = _rates(z, coef, col_feat, feat_z, feat_z2, mu, sd, eta0)
+        _row_probabilities(r, tau, row_ptr, row_cols, prob)
+        xn[:, :] = x
+        for c in range(C):
+            q = col_pop[c]
+            fl = x[q, col_from[c]] * prob[c]
+            xn[q, col_from[c]] -= fl
+            xn[q, col_to[c]] += fl
+            if col_to[c] == n_states - 1:
+                out[step, q] += fl
+        for j in range(J):
+            m[j] = m[j] * (1.0 - tau / kick_tauval[j]) \
+                + kick_pval[j] * sizes[kick_src[j]] * out[step, kick_src[j]]
+        x[:, :] = xn
+    return out
+
+
+def _rows(struct):
+    """Columns grouped by origin (Q, a): pointers and column indices."""
+    key = struct.col_pop * struct.n_states + struct.col_from
+    order = np.argsort(key, kind="stable").astype(np.int64)
+    ks = key[order]
+    starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]]) if len(ks) else np.zeros(0, int)
+    ptr = np.append(starts, len(ks)).astype(np.int64)
+    return ptr, order
+
+
 class ChainRun:
     """Result of one run of the finite-N chain.
 
@@ -142,10 +317,18 @@ class ChainRun:
     occupancy : dict[str, ndarray (T_occ, S)]
         Neurons per reduced state, sampled every ``occ_dt`` ms.
     n_events : int
-        Number of simulated events.
+        Number of simulated events (scheme "step": neuron moves).
+    scheme : str
+        ``"exact"`` or ``"step"``.
+    rows_scaled : int
+        Scheme "step": number of (step, population, state) rows whose probabilities
+        Σ_b r_ab τ exceeded 1 and were scaled to 1 (0 for "exact").
     """
 
-    def __init__(self, t, dt, spikes, occupancy, occ_dt, sizes, n_events, t_burn=0.0):
+    def __init__(self, t, dt, spikes, occupancy, occ_dt, sizes, n_events, t_burn=0.0,
+                 scheme="exact", rows_scaled=0):
+        self.scheme = scheme
+        self.rows_scaled = int(rows_scaled)
         self.t = t
         self.dt = float(dt)
         self.spikes = spikes
@@ -165,10 +348,9 @@ class ChainRun:
         return self.activity().mean_rates_hz(self.t_burn)
 
 
-def simulate_chain(struct, sizes, t_end, seed, x0, dt, occ_dt, t_burn):
-    """Run the chain of a model structure (see :meth:`FittedMarkovModel.chain`)."""
+def _initial_counts(struct, sz, x0):
+    """Integer counts n_{Q,s} (largest remainders) and kick totals K from a reduced state."""
     P, S = struct.n_pop, struct.n_states
-    sz = np.array([sizes[q] for q in struct.populations], np.int64)
     z0 = struct.expand(x0)
     n0 = np.zeros((P, S), np.int64)
     for q in range(P):
@@ -182,9 +364,40 @@ def simulate_chain(struct, sizes, t_end, seed, x0, dt, occ_dt, t_burn):
         n0[q] = base
     K0 = np.array([int(round(max(z0[m], 0.0) * sz[t]))
                    for m, t in zip(struct.kick_m, struct.kick_tgt)], np.int64)
+    return n0, K0
+
+
+def _kick_values(struct):
     pvals = np.array([struct.param_default(i) for i in struct.kick_p], float)
     tvals = np.array([struct.param_default(i) for i in struct.kick_tau], float)
+    return pvals, tvals
+
+
+def simulate_chain(struct, sizes, t_end, seed, x0, dt, occ_dt, t_burn, scheme="exact",
+                   tau=None):
+    """Run the chain of a model structure (see :meth:`FittedMarkovModel.chain`); ``tau`` is
+    the step of ``scheme="step"`` (the model's lag)."""
+    P, S = struct.n_pop, struct.n_states
+    sz = np.array([sizes[q] for q in struct.populations], np.int64)
+    n0, K0 = _initial_counts(struct, sz, x0)
+    pvals, tvals = _kick_values(struct)
     every = max(1, int(round(occ_dt / dt)))
+    pops = struct.populations
+    if scheme == "step":
+        per_bin = int(round(dt / tau))
+        n_steps = int(round(t_end / tau))
+        n_steps -= n_steps % per_bin
+        ptr, cols = _rows(struct)
+        spikes, occ, _, _, n_ev, n_sc = _step_kernel(
+            n0, K0, n_steps, per_bin, every, float(tau), int(seed) % (2**32), P, S,
+            struct.n_z, sz, struct.col_pop, struct.col_from, struct.col_to, struct.coef,
+            struct.col_feat, struct.feat_z, struct.feat_z2, struct.mu, struct.sd, struct.eta0,
+            struct.kick_m, struct.kick_tgt, struct.kick_src, pvals, tvals, ptr, cols)
+        t = np.arange(spikes.shape[0]) * dt
+        return ChainRun(t, dt, {q: spikes[:, i] for i, q in enumerate(pops)},
+                        {q: occ[:, i, :] for i, q in enumerate(pops)}, every * dt,
+                        {q: int(sz[i]) for i, q in enumerate(pops)}, n_ev, t_burn, "step",
+                        n_sc)
     G = len(struct.mu)
     uses = np.zeros((max(G, 1), P), np.bool_)          # feature g enters rates of pop q
     for c in range(len(struct.col_pop)):
@@ -215,3 +428,38 @@ def simulate_chain(struct, sizes, t_end, seed, x0, dt, occ_dt, t_burn):
     return ChainRun(t, dt, {q: spikes[:, i] for i, q in enumerate(pops)},
                     {q: occ[:, i, :] for i, q in enumerate(pops)}, every * dt,
                     {q: int(sz[i]) for i, q in enumerate(pops)}, n_ev, t_burn)
+
+
+def iterate_map(model, n_steps, x0=None, **params):
+    """Deterministic limit of the step scheme: iterate x_{t+τ} = x_t P(τ; x_t),
+    m_{t+τ} = m_t (1 − τ/τ_QR) + p_QR N_R f_R τ for ``n_steps`` steps of the model's lag τ
+    (rows of P scaled to Σ_b P_ab ≤ 1 as in the chain).
+
+    Returns a :class:`simulate.activity.PopulationActivity` with the expected spikes per
+    step, N_Q f_Q τ (bins of width τ).
+    """
+    from .model import _Structure
+
+    struct = _Structure(model, model.coef)
+    unknown = [k for k in params if k not in struct.params]
+    if unknown:
+        raise ParameterError(f"unknown parameters {unknown}; known: {list(struct.params)}")
+    struct.params = {**struct.params, **{k: float(v) for k, v in params.items()}}
+    P, S = struct.n_pop, struct.n_states
+    z0 = struct.expand(model.x0() if x0 is None else np.asarray(x0, float))
+    x = np.ascontiguousarray(z0[:P * S].reshape(P, S))
+    m = np.array([z0[k] for k in struct.kick_m], float)
+    nsz = {q: float(struct.params.get(f"n_{q.lower()}",
+                                      model.ode_params.get(f"n_{q.lower()}", 1.0)))
+           for q in model.populations}
+    sizes = np.array([nsz[q] for q in model.populations], float)
+    pvals, tvals = _kick_values(struct)
+    ptr, cols = _rows(struct)
+    out = _map_kernel(x, m, int(n_steps), float(model.lag), P, S, struct.n_z, sizes,
+                      struct.col_pop, struct.col_from, struct.col_to, struct.coef,
+                      struct.col_feat, struct.feat_z, struct.feat_z2, struct.mu, struct.sd,
+                      struct.eta0, struct.kick_m, struct.kick_src, pvals, tvals, ptr, cols)
+    t = np.arange(int(n_steps)) * model.lag
+    return PopulationActivity(t, float(model.lag),
+                              {q: out[:, i] * nsz[q] for i, q in enumerate(model.populations)},
+                              nsz)

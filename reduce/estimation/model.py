@@ -469,13 +469,19 @@ class FittedMarkovModel:
         y[n_occ:] = zfull[P * S:]
         return y
 
-    def chain(self, sizes=None, **params):
+    def chain(self, sizes=None, scheme="auto", **params):
         """The finite-N chain; ``sizes`` by population name (default: the fitted network's).
+
+        ``scheme``: ``"step"`` (discrete time with the lag τ as step: transition probabilities
+        P(τ) = r τ per step, the finite-N form of the matrix estimand), ``"exact"`` (continuous
+        time with rates r, Gillespie: the finite-N form of the ODE), or ``"auto"`` = ``"step"``
+        for ``estimand="matrix"`` and ``"exact"`` for the generator (see
+        :mod:`reduce.estimation.chain` and docs/estimation.md for why).
 
         Returns a :class:`FittedChain` with ``run(t_end, seed)`` -> :class:`ChainRun`
         (``.activity()`` is a :class:`simulate.activity.PopulationActivity`).
         """
-        return FittedChain(self, sizes, params)
+        return FittedChain(self, sizes, params, scheme)
 
     # ------------------------------------------------------------------ files
     def save(self, path) -> Path:
@@ -551,7 +557,17 @@ class FittedMarkovModel:
 class FittedChain:
     """Finite-N chain of a fitted model (see :mod:`reduce.estimation.chain`)."""
 
-    def __init__(self, model, sizes, params):
+    def __init__(self, model, sizes, params, scheme="auto"):
+        from simulate.validation import check_choice
+
+        scheme = check_choice("scheme", scheme, ("auto", "step", "exact"))
+        if scheme == "auto":
+            scheme = "step" if model.estimand == "matrix" else "exact"
+        if scheme == "step" and model.estimand != "matrix":
+            raise ParameterError(
+                f"scheme = 'step' needs a transition matrix at a lag (estimand = 'matrix'); "
+                f"this model's estimand is {model.estimand!r}: use scheme = 'exact'")
+        self.scheme = scheme
         bad = [k for f in model.feature_names
                for k in Feature(f, fn=(lambda tr: None)).base_kinds
                if k not in ("kick_mean", "occ")]
@@ -583,10 +599,19 @@ class FittedChain:
 
         t_end = check_number("t_end", t_end, 0.0, 1e9, lo_open=True, unit="ms")
         dt = check_number("dt", dt, 0.0, t_end, lo_open=True, unit="ms")
+        tau = float(self.model.lag)
+        if self.scheme == "step":
+            for name, v in (("dt", dt), ("t_end", t_end)):
+                k = v / tau
+                if abs(k - round(k)) > 1e-6 * max(k, 1.0):
+                    raise ParameterError(
+                        f"{name} = {v:g} ms: scheme 'step' needs a multiple of the step "
+                        f"(the model's lag) {tau:g} ms")
         s2 = _Structure(self.model, self.model.coef)
         s2.params = dict(self.params)
         x0 = self.model.x0() if x0 is None else np.asarray(x0, float)
-        return simulate_chain(s2, self.sizes, t_end, seed, x0, dt, occ_dt, t_burn)
+        return simulate_chain(s2, self.sizes, t_end, seed, x0, dt, occ_dt, t_burn,
+                              self.scheme, tau)
 
     def activity(self, t_end=1000.0, seed=0, **kw):
         """Shortcut: ``run(t_end, seed).activity()``."""

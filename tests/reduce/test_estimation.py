@@ -368,6 +368,64 @@ def test_chain_reproduces_stationary_occupancy_and_rate(snap_traj):
     np.testing.assert_allclose(occ, pi, atol=0.03)
 
 
+def test_step_scheme_map_is_x_times_p_power_k(snap_traj):
+    """Constant rates: the deterministic limit of the step scheme is x_k = x_0 P(τ)^k exactly
+    (independent reference: NumPy matrix powers of ``transition_matrix``); spikes per step
+    N Σ_a x_a(k) P_aR."""
+    from reduce.estimation.chain import iterate_map
+
+    m = _quiet(TransitionRateEstimator("trajectory").fit, [snap_traj]).fetch_model()
+    act = iterate_map(m, 40)
+    x0 = m.structure().expand(m.x0())[:6].reshape(2, 3)
+    for qi, q in enumerate(("E", "I")):
+        P = m.transition_matrix(q)
+        x = x0[qi].copy()
+        ref = []
+        for _ in range(40):
+            ref.append(x @ P[:, 2] - x[2] * P[2, 2])
+            x = x @ P
+        np.testing.assert_allclose(act.counts[q] / snap_traj.sizes[q], ref, rtol=1e-12,
+                                   atol=1e-15)
+
+
+def test_chains_converge_to_their_deterministic_limits_with_kick_feedback():
+    """Rates that depend on the pending-kick mean, with kick feedback p N f (p N = 3, which
+    puts the fixed point m = p N f τ ≈ 1 inside the fitted feature range; N = 3000): the
+    step chain's mean rate equals that of its map
+    (``iterate_map``) and the exact chain's that of the ODE (references computed
+    independently of the chains). Kicks enter through Binomial(N, p) per spike and releases
+    at rate 1/τ, so a wrong kick law shifts the rate. Statistics: 3000 neurons over 1.5 s at
+    ~0.1 spikes/ms give ~5e5 spikes; with feedback the 1.5-s rate still has a relative sd
+    below 1 %; allowed 3 % (sd plus the O(1/N) bias)."""
+    from reduce.estimation.chain import iterate_map
+    from reduce.estimation.validation import integrate_ode
+
+    m = _kick_model()
+    N, p = 3000, 0.001
+    lim = iterate_map(m, 20000, p_ee=p, n_e=N).mean_rates_hz(500.0)["E"]
+    ode = integrate_ode(m.ode(p_ee=p, n_e=N), m.x0(), 2000.0, dt_out=1.0, t_burn=500.0,
+                        sizes={"E": N}).rates_hz["E"]
+    # the map and the ODE share equilibria (x P = x  <=>  x (P - I)/τ = 0)
+    assert lim == pytest.approx(ode, rel=1e-3)
+    for scheme, ref in (("step", lim), ("exact", ode)):
+        run = m.chain({"E": N}, scheme=scheme, p_ee=p).run(2000.0, seed=2, dt=1.0,
+                                                          t_burn=500.0)
+        assert run.rates_hz["E"] == pytest.approx(ref, rel=0.03), (scheme, run.rates_hz, ref)
+    # without kicks (p = 0) the rates are lower: the feedback is active in this test
+    run0 = m.chain({"E": N}, p_ee=0.0).run(2000.0, seed=2, dt=1.0, t_burn=500.0)
+    assert run0.rates_hz["E"] < 0.9 * lim
+
+
+def test_chain_scheme_checks(snap_traj):
+    m = _quiet(TransitionRateEstimator("trajectory").fit, [snap_traj]).fetch_model()
+    assert m.chain().scheme == "step"
+    with pytest.raises(ParameterError, match="scheme"):
+        m.chain(scheme="tau-leap")
+    with pytest.raises(ParameterError, match="multiple of the step"):
+        m.chain().run(10.0, dt=0.25)
+    assert m.chain(scheme="exact").run(10.0, dt=0.25).rows_scaled == 0
+
+
 def test_chain_rejects_features_without_exact_finite_form():
     tr = synthetic_trajectory({"E": G3}, {"E": 20}, 20.0, seed=1)
     tr.arrays["samples/kick_var/EE"] = np.linspace(0, 1, len(tr["samples/t"]))

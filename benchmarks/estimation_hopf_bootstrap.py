@@ -1,0 +1,172 @@
+"""Bootstrap confidence intervals of the Hopf points of the fitted reduced ODE (issue 8).
+
+One model with quadratic log-rates (``features="kicks2"``) is fitted on four network runs at
+p_ei = 0.6, 0.7, 0.8, 0.9 (3000 ms each, seeds 0, 2, 4, 6, samples after 300 ms: the pooled
+model of docs/estimation.md), with ``--bootstrap`` replicates over 50-ms time blocks. The
+equilibrium branch of the point model and of every replicate is continued in p_ei over
+[0.3, 1.2] with :func:`bifurcation.continue_equilibria`; every replicate starts from the point
+model's equilibrium at the start value (Newton-corrected for the replicate). For each Hopf point
+of the point model the replicates' nearest Hopf point within half the distance to the next
+point (at most 0.05) is taken; reported: the fraction of replicates that have the point and the
+2.5/97.5 % percentiles of their values.
+
+Run (trajectories are read from, or simulated into, ``--workdir``; the fitted model is cached
+there as ``model_multi_kicks2_b<B>.h5``)::
+
+    NUMBA_CACHE_DIR=/tmp/numba_cache python benchmarks/estimation_hopf_bootstrap.py \
+        --workdir /tmp/h5cl --bootstrap 100 --workers 2
+
+Writes ``benchmarks/results/estimation_hopf_bootstrap.json`` (timings: wall and CPU of this
+process and of its worker processes, load averages before and after: the machine is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+FIT_P = (0.6, 0.7, 0.8, 0.9)
+# seeds of the first run of each p_ei in reduce.estimation.closed_loop (index in the sorted
+# list of fit and test points 0.6, 0.65, ..., 0.9)
+FIT_SEEDS = (0, 2, 4, 6)
+
+
+def _cpu():
+    t = os.times()
+    return {"self": t.user + t.system, "children": t.children_user + t.children_system}
+
+
+def _load():
+    return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+
+
+def trajectories(workdir, t_end=3000.0, t_burn=300.0):
+    """The four pooled-fit network runs (simulated and cached in ``workdir`` if absent)."""
+    import simulate
+    from simulate import Trajectory
+
+    out = []
+    for p, s in zip(FIT_P, FIT_SEEDS):
+        f = Path(workdir) / f"traj_p{p:g}_t{t_end:g}_s{s}.h5"
+        if f.exists():
+            tr = Trajectory.load(f)
+        else:
+            tr = simulate.MarkovIFNetwork(p_ei=p).run(t_end=t_end, seed=s, coarse=True,
+                                                      record_dt=0.1, progress=False)
+            tr.save(f)
+        tr.t_burn = t_burn
+        out.append(tr)
+    return out
+
+
+def hopf_points(model, guess, lo=0.3, hi=1.2, max_points=400):
+    """Hopf points (p_ei values) of ``model``'s equilibrium branch from ``guess``."""
+    from bifurcation import continue_equilibria
+
+    t0 = time.process_time()
+    try:
+        br = continue_equilibria(model.ode(), guess, param="p_ei", bounds=(lo, hi),
+                                 max_points=max_points)
+    except Exception as exc:  # noqa: BLE001 - reported per replicate
+        return {"error": f"{type(exc).__name__}: {exc}", "cpu_s": time.process_time() - t0}
+    hb = sorted(float(sp.params["p_ei"]) for sp in br.special_points if sp.kind == "HB")
+    out = {"HB": hb, "status": str(br.status), "n_points": len(br.states),
+           "cpu_s": time.process_time() - t0}
+    out["_branch"] = br
+    return out
+
+
+def intervals(point_hb, sample_hb, level=0.95):
+    """Per Hopf point of the point model: fraction of replicates having it (nearest replicate
+    point within half the distance to the neighbouring point, at most 0.05), percentile
+    interval and sd of those values."""
+    pts = sorted(point_hb)
+    rows = []
+    for i, h in enumerate(pts):
+        gaps = [abs(h - o) for j, o in enumerate(pts) if j != i]
+        win = min([0.05] + [g / 2 for g in gaps])
+        vals = []
+        for hb in sample_hb:
+            near = [v for v in hb if abs(v - h) < win]
+            if near:
+                vals.append(min(near, key=lambda v, h=h: abs(v - h)))
+        row = {"point": h, "window": win, "n_have": len(vals), "n_replicates": len(sample_hb),
+               "fraction": len(vals) / max(len(sample_hb), 1), "values": vals}
+        if len(vals) >= 2:
+            a = (1 - level) / 2
+            row["ci"] = [float(np.quantile(vals, a)), float(np.quantile(vals, 1 - a))]
+            row["sd"] = float(np.std(vals, ddof=1))
+            row["median"] = float(np.median(vals))
+        rows.append(row)
+    return rows
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workdir", default="/tmp/h5cl")
+    ap.add_argument("--bootstrap", type=int, default=100)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=2)
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results"
+                                         / "estimation_hopf_bootstrap.json"))
+    a = ap.parse_args(argv)
+    from reduce.estimation import FittedMarkovModel, TransitionRateEstimator
+
+    warnings.simplefilter("ignore")
+    res = {"settings": vars(a), "load_start": _load(),
+           "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
+    trajs = trajectories(a.workdir)
+    path = Path(a.workdir) / f"model_multi_kicks2_b{a.bootstrap}_s{a.seed}.h5"
+    if path.exists():
+        model = FittedMarkovModel.load(path)
+        res["fit"] = {"cached": str(path)}
+    else:
+        c0, w0 = _cpu(), time.perf_counter()
+        est = TransitionRateEstimator("ma", features="kicks2", t_burn=300.0,
+                                      bootstrap=a.bootstrap, workers=a.workers, seed=a.seed)
+        model = est.fit(trajs).fetch_model()
+        c1 = _cpu()
+        res["fit"] = {"wall_s": time.perf_counter() - w0, "timings": dict(est.timings),
+                      "cpu_self_s": c1["self"] - c0["self"],
+                      "cpu_children_s": c1["children"] - c0["children"],
+                      "load_end": _load()}
+        model.save(path)
+    print("fit", json.dumps(res["fit"], default=float), flush=True)
+    w0 = time.perf_counter()
+    pt = hopf_points(model, model.x0())
+    br = pt.pop("_branch", None)
+    guess = model.x0() if br is None else np.asarray(br.states[int(np.argmin(np.abs(
+        br.data["arclength"])))])
+    res["point"] = pt
+    print("point", json.dumps(pt), flush=True)
+    samples = []
+    for k, s in enumerate(model.samples):
+        r = hopf_points(s, guess)
+        r.pop("_branch", None)
+        samples.append(r)
+        print("sample", k, json.dumps(r), flush=True)
+    res["samples"] = samples
+    res["continuation"] = {"wall_s": time.perf_counter() - w0,
+                           "cpu_s": float(sum(r["cpu_s"] for r in samples) + pt["cpu_s"]),
+                           "load_end": _load()}
+    ok = [r.get("HB", []) for r in samples]
+    res["n_failed"] = int(sum("error" in r for r in samples))
+    res["intervals"] = intervals(pt.get("HB", []), ok)
+    extra = [v for hb in ok for v in hb
+             if all(abs(v - h) >= 0.05 for h in pt.get("HB", []))]
+    res["other_replicate_points"] = sorted(extra)
+    Path(a.out).parent.mkdir(exist_ok=True)
+    Path(a.out).write_text(json.dumps(res, indent=1, default=float))
+    for row in res["intervals"]:
+        print({k: v for k, v in row.items() if k != "values"}, flush=True)
+    return res
+
+
+if __name__ == "__main__":
+    main()
