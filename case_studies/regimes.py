@@ -40,15 +40,41 @@ from __future__ import annotations
 
 import numpy as np
 
-from .framework import CaseStudy, Check, CheckSpec, Step, StepSkipped, register_case
+from .framework import (
+    CaseStudy,
+    Check,
+    CheckSpec,
+    Comparison,
+    ComparisonSpec,
+    Step,
+    StepSkipped,
+    register_case,
+)
 
-__all__ = ["RegimesCase", "crossings", "predicted_stable"]
+__all__ = ["RegimesCase", "crossings", "predicted_stable", "rate_intervals", "fit_rate_bound"]
 
 #: The three Li–Chariker–Young regimes (presets of simulate/markov_if/params.py), in the order
 #: of increasing synchrony published by Li, Chariker & Young (2019).
 REGIMES = ("lcy-homogeneous", "lcy-regular", "lcy-synchronized")
 SHORT = {r: r.split("-", 1)[1] for r in REGIMES}
-SOURCES = ("exact", "fixed-step", "MA", "fitted", "fitted-exact")
+SOURCES = ("exact", "fixed-step", "MA", "MA-map", "fitted", "fitted-exact")
+#: batch lengths (ms) at which the network runs also record the batch-means SE of their rates,
+#: to show that the SE has reached its plateau at the ``batch_ms`` used (docs/cases/regimes.md)
+SE_BATCHES_MS = (10.0, 25.0, 50.0, 100.0, 200.0)
+#: the number of fit-rate comparisons made by the three ``fit-rates-*`` checks (3 regimes ×
+#: E, I): the family over which the false-failure probability is controlled
+N_FIT_TESTS = 6
+
+
+#: why the MA rates at the LCY regimes are a comparison and not a check
+MA_NO_CLAIM = ("models.md §2 claims MA rate accuracy only at the defaults over p_EI in "
+               "[0.5, 0.9] (checked in the gamma case); issue #4 asks for the LCY regimes to be "
+               "reported 'honestly, whatever they show', with no target")
+#: why the fit on the exact network is a comparison and not a check
+FIT_EXACT_NO_CLAIM = (
+    "the 5 % target of issue #8 is for the fixed-step Markov IF network at the defaults, "
+    "where docs/estimation.md measured it; no target is stated for a snapshot (lag 0.1 ms) fit "
+    "of the exact integer-voltage model, whose cascades the kick-mean features smooth away")
 
 
 def crossings(curve_x, curve_y, y0):
@@ -78,6 +104,64 @@ def predicted_stable(curve_tee, curve_tie, tau_ee, tau_ie, tau_ee_max, stable_at
     return (stable_at_max if len(xs) % 2 == 0 else not stable_at_max), len(xs)
 
 
+def rate_intervals(act, t_burn, batch_ms, level=0.95):
+    """Mean rate of every population with its batch-means standard error and interval.
+
+    The window [t_burn, t_end] is cut into J batches of ``batch_ms``; with x_j the mean rate of
+    batch j (:func:`simulate.observables.rate_variance` gives their sample variance s²),
+
+    .. math::  \\mathrm{SE} = s / \\sqrt{J}, \\qquad
+               \bar r \\pm t_{J-1}\big(\tfrac{1+\\mathrm{level}}{2}\big)\\,\\mathrm{SE},
+
+    valid when batches are longer than the correlation time of the population rate (then the
+    batch means are nearly independent; the case records the SE at several batch lengths to
+    show its plateau). ``rate_hz`` is the mean over the whole window.
+
+    Returns
+    -------
+    dict
+        ``{pop: {"rate_hz", "se_hz", "n_batches", "ci_hz": [lo, hi], "level"}}``.
+    """
+    from scipy.stats import t as student_t
+
+    from simulate import observables as obs
+    from simulate.activity import as_activity
+
+    act = as_activity(act)
+    rates = obs.firing_rates(act, t_burn=t_burn)
+    n_b = int(np.floor((act.t[-1] + act.dt - t_burn) / batch_ms + 1e-9))
+    out = {}
+    for q, r in rates.items():
+        se = float(np.sqrt(obs.rate_variance(act, q, bin_ms=batch_ms, t_burn=t_burn) / n_b))
+        half = float(student_t.ppf(0.5 + level / 2, n_b - 1)) * se
+        out[q] = {"rate_hz": float(r), "se_hz": se, "n_batches": n_b,
+                  "ci_hz": [float(r) - half, float(r) + half], "level": level}
+    return out
+
+
+def fit_rate_bound(tolerance, se_rel, n_batches, alpha=0.05, n_tests=N_FIT_TESTS):
+    """Bound on the measured relative rate error of a fitted ODE that is consistent with the
+    claim |true error| ≤ ``tolerance`` at false-failure probability ``alpha`` over the family.
+
+    The measured error e = r_fit / r̂_net − 1 uses the network's estimated mean rate r̂_net,
+    whose relative standard error (batch means) is ``se_rel``; to first order
+    e = e_true − (r̂_net − r_net) / r_net, so e − e_true is ≈ normal with standard deviation
+    se_rel, estimated from J = ``n_batches`` batches (Student t, J − 1 degrees of freedom).
+    If |e_true| ≤ tolerance, P(|e| > tolerance + c · se_rel) ≤ P(t_{J−1} > c); with c the
+    (1 − alpha/n_tests) quantile, the probability that any of the ``n_tests`` comparisons of
+    the case fails although the claim holds is ≤ alpha (Bonferroni):
+
+    .. math::  |e| \\le \\mathrm{tol} + t_{J-1}(1 - \alpha/n)\\,\\mathrm{SE}_{rel} .
+
+    The fitted model's own sampling error is part of what the claim is about (a model fitted
+    on this run), so it is not budgeted. Returns ``(bound, c)``.
+    """
+    from scipy.stats import t as student_t
+
+    c = float(student_t.ppf(1.0 - alpha / n_tests, n_batches - 1))
+    return float(tolerance) + c * float(se_rel), c
+
+
 def _spectrum_summary(act, p, t_burn):
     from simulate import observables as obs
 
@@ -102,6 +186,18 @@ def _describe(act, p, t_burn, method="auto"):
             "peak_hz": peak, "freqs_hz": f, "psd": s}
 
 
+def _network_summary(act, p):
+    """Observables of a network run plus its rate intervals (batch means of ``batch_ms``) and
+    the batch-means SE at every length of ``SE_BATCHES_MS`` that leaves ≥ 4 batches."""
+    d = _describe(act, p, p["t_burn"])
+    d["rate_ci"] = rate_intervals(act, p["t_burn"], p["batch_ms"])
+    span = p["t_end"] - p["t_burn"]
+    d["rate_se_by_batch_ms"] = {b: {q: v["se_hz"] for q, v in
+                                    rate_intervals(act, p["t_burn"], b).items()}
+                                for b in SE_BATCHES_MS if span / b >= 4}
+    return d
+
+
 def _network_task(task):
     """One network run (module level for worker processes)."""
     import simulate
@@ -111,7 +207,7 @@ def _network_task(task):
     net = simulate.MarkovIFNetwork(preset=regime, method=method, **kw)
     traj = net.run(t_end=p["t_end"], seed=seed, progress=False)
     act = traj.activity()
-    d = _describe(act, p, p["t_burn"])
+    d = _network_summary(act, p)
     d.update(regime=regime, method=method, seed=int(seed),
              wall_s=float(traj.meta.get("wall_s", np.nan)))
     # 200 ms of the 1-ms E rate after the burn-in, for the time-series figure
@@ -137,6 +233,10 @@ def _ma_task(task):
     tb = min(p["t_burn"], p["ma_t_end"] / 2)
     d = _describe(act, p, tb, method="binned")
     d["attractor"] = sim.attractor()
+    # the published discrete-time map (step h), over the same span
+    msim = ma.simulate(t_end=p["ma_t_end"], form="map")
+    d["map"] = _describe(as_activity(msim), p, tb, method="binned")
+    d["map"]["attractor"] = msim.attractor()
     eq = find_equilibrium(ma)
     d["equilibrium"] = {"x": eq["x"], "converged": eq["converged"],
                         "residual": float(eq["residual"]), "stable": bool(eq["stable"]),
@@ -165,6 +265,7 @@ def _fit_task(task):
                    progress=False)
     traj.t_burn = p["t_burn"]
     net_rates = dict(traj.rates_hz)
+    net_ci = rate_intervals(traj.activity(), p["t_burn"], p["batch_ms"])
     model = TransitionRateEstimator("ma", features="kicks",
                                     t_burn=p["t_burn"]).fit([traj]).fetch_model()
     del traj
@@ -173,7 +274,7 @@ def _fit_task(task):
     tb = min(p["t_burn"], p["fit_ode_t_end"] / 2)
     d = _describe(run, p, tb, method="binned")
     d.update(regime=regime, seed=int(seed), method=method, fit_network_rates_hz=net_rates,
-             n_states=int(model.ode().n_states))
+             fit_network_rate_ci=net_ci, n_states=int(model.ode().n_states))
     return d
 
 
@@ -185,7 +286,7 @@ def _fits(ctx, method, seed_offset, desc):
     p = ctx.params
     seeds = spawn_seeds(p["seed"] + seed_offset, len(REGIMES))
     base = {k: p[k] for k in ("fit_t_end", "fit_ode_t_end", "t_burn", "dt", "segment_ms",
-                              "peak_band")}
+                              "peak_band", "batch_ms")}
     out = ctx.map_tasks(_fit_task, [(base, r, s, method) for r, s in zip(REGIMES, seeds)],
                         desc=desc)
     return {d["regime"]: d for d in out}
@@ -202,6 +303,7 @@ class RegimesCase(CaseStudy):
         "t_burn": 200.0,          # ms discarded before every average
         "seed": 0,
         "dt": 0.1,                # ms, step of the fixed-step scheme
+        "batch_ms": 50.0,         # batch means: SE and 95 % intervals of network rates
         # analytic MA (ODE form)
         "ma_t_end": 2000.0,
         # fitted reduction
@@ -214,9 +316,9 @@ class RegimesCase(CaseStudy):
         # spectra
         "segment_ms": 100.0,      # Welch segments (10-Hz resolution; broad LCY peaks)
         "peak_band": (20.0, 200.0),
-        # check tolerances (sources in docs/case_studies.md)
-        "ma_rate_tolerance": 0.15,
-        "fit_rate_tolerance": 0.05,
+        # check tolerances (sources in docs/cases/regimes.md)
+        "fit_rate_tolerance": 0.05,   # issue #8 claim; the statistical margin is added apart
+        "fit_check_alpha": 0.05,      # false-failure probability over the 6 fit-rate tests
         "lna_peak_tolerance_hz": 30.0,
     }
     quick = {"t_end": 1000.0, "ma_t_end": 600.0, "fit_t_end": 1000.0, "fit_ode_t_end": 500.0,
@@ -227,15 +329,16 @@ class RegimesCase(CaseStudy):
     }
     steps = (
         Step("network", "step_network", uses=("t_end", "t_burn", "seed", "dt", "segment_ms",
-                                              "peak_band"),
+                                              "peak_band", "batch_ms"),
              description="exact (integer voltages) and fixed-step network, every regime"),
         Step("ma", "step_ma", uses=("ma_t_end", "t_burn", "segment_ms", "peak_band"),
-             description="MA ODE integration, equilibrium and its eigenvalues"),
+             description="MA ODE integration and map iteration, equilibrium, eigenvalues"),
         Step("fit", "step_fit", uses=("fit_t_end", "fit_ode_t_end", "t_burn", "seed", "dt",
-                                      "segment_ms", "peak_band"),
+                                      "segment_ms", "peak_band", "batch_ms"),
              description="fitted transition-rate reduction: fit and free-running ODE"),
         Step("fit-exact", "step_fit_exact", uses=("fit_t_end", "fit_ode_t_end", "t_burn",
-                                                  "seed", "dt", "segment_ms", "peak_band"),
+                                                  "seed", "dt", "segment_ms", "peak_band",
+                                                  "batch_ms"),
              description="the same reduction fitted on the exact integer-voltage network"),
         Step("hopf", "step_hopf", uses=("cont_tau_ee_bounds", "cont_tau_ie_bounds",
                                         "cont_max_points"), after=("ma",),
@@ -248,14 +351,17 @@ class RegimesCase(CaseStudy):
     checks = (
         CheckSpec("ssi-ordering-exact", "check_ssi_exact", needs=("network",)),
         CheckSpec("ssi-ordering-fixed-step", "check_ssi_fixed", needs=("network",)),
-        *(CheckSpec(f"ma-rates-{SHORT[r]}", f"check_ma_rates_{SHORT[r]}",
-                    needs=("network", "ma")) for r in REGIMES),
         *(CheckSpec(f"fit-rates-{SHORT[r]}", f"check_fit_rates_{SHORT[r]}", needs=("fit",))
           for r in REGIMES),
         *(CheckSpec(f"hopf-side-{SHORT[r]}", f"check_hopf_side_{SHORT[r]}",
                     needs=("ma", "hopf")) for r in REGIMES),
-        CheckSpec("fit-exact-rates", "check_fit_exact_rates", needs=("fit-exact",)),
         CheckSpec("lna-peaks", "check_lna", needs=("network", "lna")),
+    )
+    comparisons = (
+        *(ComparisonSpec(f"ma-rates-{SHORT[r]}", f"compare_ma_rates_{SHORT[r]}",
+                         needs=("network", "ma"), no_claim=MA_NO_CLAIM) for r in REGIMES),
+        ComparisonSpec("fit-exact-rates", "compare_fit_exact_rates", needs=("fit-exact",),
+                       no_claim=FIT_EXACT_NO_CLAIM),
     )
 
     # ------------------------------------------------------------------ steps
@@ -266,7 +372,8 @@ class RegimesCase(CaseStudy):
         p = ctx.params
         tasks = [(r, m) for r in REGIMES for m in ("exact", "fixed-step")]
         seeds = spawn_seeds(p["seed"], len(tasks))
-        base = {k: p[k] for k in ("t_end", "t_burn", "dt", "segment_ms", "peak_band")}
+        base = {k: p[k] for k in ("t_end", "t_burn", "dt", "segment_ms", "peak_band",
+                                  "batch_ms")}
         out = ctx.map_tasks(_network_task,
                             [(base, r, m, s) for (r, m), s in zip(tasks, seeds)],
                             desc="network runs")
@@ -377,6 +484,7 @@ class RegimesCase(CaseStudy):
         # 1. rates and SSI per regime and source
         fig, axes = plt.subplots(1, 3, figsize=(11, 3.5))
         x = np.arange(len(REGIMES))
+        w = 0.8 / len(SOURCES)
         data = {"regime": [SHORT[r] for r in REGIMES]}
         for j, src in enumerate(SOURCES):
             rows = [_source(net, ma, fit, r, src) for r in REGIMES]
@@ -384,7 +492,17 @@ class RegimesCase(CaseStudy):
                                  (axes[2], "ssi", "SSI (E)")):
                 ys = [np.nan if d is None else (d["ssi_E"] if key == "ssi"
                                                 else d["rates_hz"][key]) for d in rows]
-                ax.bar(x + (j - 2) * 0.16, ys, 0.16, label=src, color=f"C{j}")
+                # network rates with their 95 % batch-means intervals
+                cis = [d.get("rate_ci", {}).get(key) if d is not None and key != "ssi"
+                       else None for d in rows]
+                err = None
+                if all(c is not None for c in cis):
+                    err = np.array([[y - c["ci_hz"][0], c["ci_hz"][1] - y]
+                                    for y, c in zip(ys, cis)]).T
+                    data[f"{key}_{src}_ci_lo"] = [c["ci_hz"][0] for c in cis]
+                    data[f"{key}_{src}_ci_hi"] = [c["ci_hz"][1] for c in cis]
+                ax.bar(x + (j - (len(SOURCES) - 1) / 2) * w, ys, w, yerr=err, capsize=2,
+                       label=src, color=f"C{j}")
                 ax.set_ylabel(lab)
                 data[f"{key}_{src}"] = ys
         for ax in axes:
@@ -500,14 +618,14 @@ class RegimesCase(CaseStudy):
         return self._ssi_order(ctx, "fixed-step")
 
     # one method per regime (the framework calls ``method(ctx)``)
-    def check_ma_rates_homogeneous(self, ctx):
-        return _ma_rates_check(ctx, REGIMES[0])
+    def compare_ma_rates_homogeneous(self, ctx):
+        return _ma_rates_comparison(ctx, REGIMES[0])
 
-    def check_ma_rates_regular(self, ctx):
-        return _ma_rates_check(ctx, REGIMES[1])
+    def compare_ma_rates_regular(self, ctx):
+        return _ma_rates_comparison(ctx, REGIMES[1])
 
-    def check_ma_rates_synchronized(self, ctx):
-        return _ma_rates_check(ctx, REGIMES[2])
+    def compare_ma_rates_synchronized(self, ctx):
+        return _ma_rates_comparison(ctx, REGIMES[2])
 
     def check_fit_rates_homogeneous(self, ctx):
         return _fit_rates_check(ctx, REGIMES[0])
@@ -518,8 +636,8 @@ class RegimesCase(CaseStudy):
     def check_fit_rates_synchronized(self, ctx):
         return _fit_rates_check(ctx, REGIMES[2])
 
-    def check_fit_exact_rates(self, ctx):
-        return _fit_exact_rates_check(ctx)
+    def compare_fit_exact_rates(self, ctx):
+        return _fit_exact_rates_comparison(ctx)
 
     def check_hopf_side_homogeneous(self, ctx):
         return _hopf_side_check(ctx, REGIMES[0])
@@ -561,6 +679,8 @@ def _source(net, ma, fits, regime, src):
     """Observables of one source; ``fits`` maps "fitted"/"fitted-exact" to fit results."""
     if src in ("exact", "fixed-step"):
         return net.get((regime, src))
+    if src == "MA-map":
+        return ma.get(regime, {}).get("map")
     return (ma if src == "MA" else fits.get(src, {})).get(regime)
 
 
@@ -581,49 +701,80 @@ def _observable_table(net, ma, fit):
     return rows
 
 
-def _ma_rates_check(ctx, regime):
-    net = ctx.result("network")[(regime, "fixed-step")]["rates_hz"]
-    ma = ctx.result("ma")[regime]["rates_hz"]
-    errs = {q: (ma[q] - net[q]) / net[q] for q in ("E", "I")}
-    worst = max(abs(e) for e in errs.values())
-    tol = ctx.params["ma_rate_tolerance"]
-    ex = ctx.result("network")[(regime, "exact")]["rates_hz"]
-    return Check(f"ma-rates-{SHORT[regime]}", worst, 0.0, f"{tol:g} relative",
-                 bool(worst <= tol),
-                 detail=f"largest relative error of the MA (ODE) E/I rates vs the fixed-step "
-                 f"network: E {ma['E']:.1f} vs {net['E']:.1f} Hz ({100 * errs['E']:+.1f} %), "
-                 f"I {ma['I']:.1f} vs {net['I']:.1f} Hz ({100 * errs['I']:+.1f} %); exact "
-                 f"network E {ex['E']:.1f}, I {ex['I']:.1f} Hz")
+def _rel_errors(rates, ci):
+    """Relative errors of ``rates`` against network rates ``ci`` (from
+    :func:`rate_intervals`), each with the interval that the network's 95 % interval gives:
+    e = r / r_net − 1 in [r / hi − 1, r / lo − 1]."""
+    out = {}
+    for q in ("E", "I"):
+        lo, hi = ci[q]["ci_hz"]
+        out[q] = {"error": rates[q] / ci[q]["rate_hz"] - 1.0,
+                  "ci": [rates[q] / hi - 1.0, rates[q] / lo - 1.0 if lo > 0 else float("inf")]}
+    return out
 
 
-def _fit_exact_rates_check(ctx):
+def _pct(e):
+    return f"{100 * e['error']:+.1f} % [{100 * e['ci'][0]:+.1f}, {100 * e['ci'][1]:+.1f}]"
+
+
+def _ma_rates_comparison(ctx, regime):
+    """MA (ODE and map) rates against both network schemes, with the networks' intervals."""
+    nets = {m: ctx.result("network")[(regime, m)]["rate_ci"] for m in ("fixed-step", "exact")}
+    ma = ctx.result("ma")[regime]
+    forms = {"ode": ma["rates_hz"], "map": ma["map"]["rates_hz"]}
+    errors = {f"{f}_vs_{m}": _rel_errors(r, nets[m]) for f, r in forms.items() for m in nets}
+    ref = {m: {q: {"rate_hz": c[q]["rate_hz"], "ci95_hz": c[q]["ci_hz"]} for q in ("E", "I")}
+           for m, c in nets.items()}
+    detail = "; ".join(
+        f"MA {f} E {forms[f]['E']:.1f} / I {forms[f]['I']:.1f} Hz: vs fixed-step E "
+        f"{_pct(errors[f + '_vs_fixed-step']['E'])}, I {_pct(errors[f + '_vs_fixed-step']['I'])}"
+        f"; vs exact E {_pct(errors[f + '_vs_exact']['E'])}, I "
+        f"{_pct(errors[f + '_vs_exact']['I'])}" for f in forms)
+    return Comparison(f"ma-rates-{SHORT[regime]}",
+                      {"rates_hz": forms, "relative_error": errors}, ref,
+                      detail=detail + " (relative errors, [interval from the network's 95 % "
+                      "interval])")
+
+
+def _fit_exact_rates_comparison(ctx):
+    """The ODE fitted on the exact integer-voltage network against the run it was fitted on."""
     res = ctx.result("fit-exact")
-    errs = {}
-    for r in REGIMES:
-        d = res[r]
-        net = d["fit_network_rates_hz"]
-        errs[r] = max(abs(d["rates_hz"][q] - net[q]) / net[q] for q in ("E", "I"))
-    worst = max(errs.values())
-    tol = ctx.params["fit_rate_tolerance"]
-    return Check("fit-exact-rates", worst, 0.0, f"{tol:g} relative", bool(worst <= tol),
-                 detail="largest relative E/I error of the ODE fitted on the exact network vs "
-                 "that run: " + ", ".join(
-                     f"{SHORT[r]}: E {res[r]['rates_hz']['E']:.1f} vs "
-                     f"{res[r]['fit_network_rates_hz']['E']:.1f} Hz ({100 * e:.1f} %)"
-                     for r, e in errs.items()))
+    errors = {SHORT[r]: _rel_errors(res[r]["rates_hz"], res[r]["fit_network_rate_ci"])
+              for r in REGIMES}
+    ref = {SHORT[r]: {q: {"rate_hz": c[q]["rate_hz"], "ci95_hz": c[q]["ci_hz"]}
+                      for q in ("E", "I")}
+           for r, c in ((r, res[r]["fit_network_rate_ci"]) for r in REGIMES)}
+    return Comparison("fit-exact-rates",
+                      {"rates_hz": {SHORT[r]: res[r]["rates_hz"] for r in REGIMES},
+                       "relative_error": errors}, ref,
+                      detail="ODE fitted on the exact network vs that run: " + "; ".join(
+                          f"{k}: E {_pct(e['E'])}, I {_pct(e['I'])}"
+                          for k, e in errors.items()))
 
 
 def _fit_rates_check(ctx, regime):
+    """Issue-#8 claim: fitted ODE within 5 % of the network run it was fitted on, with the
+    statistical error of the network's mean rate budgeted apart (:func:`fit_rate_bound`)."""
     d = ctx.result("fit")[regime]
-    net = d["fit_network_rates_hz"]
-    errs = {q: (d["rates_hz"][q] - net[q]) / net[q] for q in ("E", "I")}
-    worst = max(abs(e) for e in errs.values())
-    tol = ctx.params["fit_rate_tolerance"]
-    return Check(f"fit-rates-{SHORT[regime]}", worst, 0.0, f"{tol:g} relative",
-                 bool(worst <= tol),
+    ci = d["fit_network_rate_ci"]
+    p = ctx.params
+    errs, bounds, se_rel = {}, {}, {}
+    for q in ("E", "I"):
+        errs[q] = d["rates_hz"][q] / ci[q]["rate_hz"] - 1.0
+        se_rel[q] = ci[q]["se_hz"] / ci[q]["rate_hz"]
+        bounds[q], c = fit_rate_bound(p["fit_rate_tolerance"], se_rel[q], ci[q]["n_batches"],
+                                      p["fit_check_alpha"])
+    ok = all(abs(errs[q]) <= bounds[q] for q in errs)
+    return Check(f"fit-rates-{SHORT[regime]}", errs, 0.0, bounds, bool(ok),
                  detail=f"fitted ODE vs the fixed-step run it was fitted on: E "
-                 f"{d['rates_hz']['E']:.1f} vs {net['E']:.1f} Hz, I {d['rates_hz']['I']:.1f} "
-                 f"vs {net['I']:.1f} Hz ({d['n_states']} states)")
+                 f"{d['rates_hz']['E']:.2f} vs {ci['E']['rate_hz']:.2f} Hz "
+                 f"({100 * errs['E']:+.2f} %), I {d['rates_hz']['I']:.2f} vs "
+                 f"{ci['I']['rate_hz']:.2f} Hz ({100 * errs['I']:+.2f} %); bound per population "
+                 f"= {p['fit_rate_tolerance']:g} (issue #8) + {c:.2f} × SE_rel (network rate, "
+                 f"{ci['E']['n_batches']} batches of {p['batch_ms']:g} ms: E "
+                 f"{100 * se_rel['E']:.2f} %, I {100 * se_rel['I']:.2f} %) = E "
+                 f"{100 * bounds['E']:.2f} %, I {100 * bounds['I']:.2f} % "
+                 f"({d['n_states']} states)")
 
 
 def _hopf_side_check(ctx, regime):
