@@ -379,6 +379,11 @@ def _renewal_task(task):
             "iterations": int(res.iterations)}
 
 
+def _label(row):
+    """``K=200 log+sqrt`` for a compared run."""
+    return f"K={row['K']:g} {'+'.join(row['rules'])}"
+
+
 def _hist_moments(hist, edges):
     """Mean and sd (mV) of a histogram whose outer bins also hold values beyond the edges."""
     c = 0.5 * (edges[1:] + edges[:-1])
@@ -694,7 +699,7 @@ class StrongCouplingCase(CaseStudy):
                and np.isfinite(r.get("cv_sim", np.nan))]
         if not pts:
             raise StepSkipped("no run fired at ≥ 5 Hz")
-        lab = [f"K={r['K']:g} {'+'.join(r['rules'])}" for r in pts]
+        lab = [_label(r) for r in pts]
         if not all(np.isfinite(r.get("cv_ren", np.nan)) for r in pts):
             tol = p["cv_tol"]
             errs = [r["cv_sim"] - r["cv_add"] for r in pts]
@@ -787,29 +792,30 @@ class StrongCouplingCase(CaseStudy):
                          for r in rows))
 
     # ------------------------------------------------------------------ comparisons
-    def compare_cv_diffusion(self, ctx):
-        rows = [r for r in self._rows(ctx) if np.isfinite(r.get("cv_sim", np.nan))]
+    def _measured(self, ctx, name, key, sim, ref, why, head, word):
+        """A :class:`Comparison` of ``r[sim]`` against ``r[ref]`` over the runs having
+        ``key``; the detail is ``head`` and ``word(label, row)`` for every run."""
+        rows = [r for r in self._rows(ctx) if np.isfinite(r.get(key, np.nan))]
         if not rows:
-            return Comparison.skipped("cv-vs-diffusion", "no network CV")
-        lab = [f"K={r['K']:g} {'+'.join(r['rules'])}" for r in rows]
-        return Comparison(
-            "cv-vs-diffusion", {n: r["cv_sim"] for n, r in zip(lab, rows)},
-            {n: r["cv_add"] for n, r in zip(lab, rows)},
-            detail="jackknifed network CV vs the additive diffusion theory (the published "
-            "form); plain estimator and multiplicative theory: " + ", ".join(
-                f"{n}: {r['cv_sim']:.3f} (plain {r['cv_plain']:.3f}) vs {r['cv_add']:.3f} "
-                f"(mult. {r['cv_mul']:.3f})" for n, r in zip(lab, rows)))
+            return Comparison.skipped(name, why)
+        lab = [_label(r) for r in rows]
+        return Comparison(name, {n: r[sim] for n, r in zip(lab, rows)},
+                          {n: r[ref] for n, r in zip(lab, rows)},
+                          detail=head + ", ".join(word(n, r) for n, r in zip(lab, rows)))
+
+    def compare_cv_diffusion(self, ctx):
+        return self._measured(
+            ctx, "cv-vs-diffusion", "cv_sim", "cv_sim", "cv_add", "no network CV",
+            "jackknifed network CV vs the additive diffusion theory (the published form); "
+            "plain estimator and multiplicative theory: ",
+            lambda n, r: f"{n}: {r['cv_sim']:.3f} (plain {r['cv_plain']:.3f}) vs "
+            f"{r['cv_add']:.3f} (mult. {r['cv_mul']:.3f})")
 
     def compare_rates_renewal(self, ctx):
-        rows = [r for r in self._rows(ctx) if np.isfinite(r.get("rate_ren", np.nan))]
-        if not rows:
-            return Comparison.skipped("rates-vs-renewal", "renewal theory not available")
-        lab = [f"K={r['K']:g} {'+'.join(r['rules'])}" for r in rows]
-        return Comparison(
-            "rates-vs-renewal", {n: r["rate_sim"] for n, r in zip(lab, rows)},
-            {n: r["rate_ren"] for n, r in zip(lab, rows)},
-            detail="network E rate (Hz) vs renewal-input theory ± SE (additive theory): "
-            + ", ".join(f"{n}: {r['rate_sim']:.1f} vs {r['rate_ren']:.1f} ± "
-                        f"{r['rate_ren_se']:.1f} ({r['rate_add']:.1f})"
-                        f"{'' if r['ren_converged'] else ' not converged'}"
-                        for n, r in zip(lab, rows)))
+        return self._measured(
+            ctx, "rates-vs-renewal", "rate_ren", "rate_sim", "rate_ren",
+            "renewal theory not available",
+            "network E rate (Hz) vs renewal-input theory ± SE (additive theory): ",
+            lambda n, r: f"{n}: {r['rate_sim']:.1f} vs {r['rate_ren']:.1f} ± "
+            f"{r['rate_ren_se']:.1f} ({r['rate_add']:.1f})"
+            f"{'' if r['ren_converged'] else ' not converged'}")
