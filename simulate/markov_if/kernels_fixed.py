@@ -37,12 +37,16 @@ from numba import njit
 from .rng import (
     alias_build,
     alias_draw_at,
+    alias_pick,
     alias_rows_flat,
     binom_pmf,
     next_u64,
     poisson,
     poisson_tail,
     uniform,
+    xo_load,
+    xo_store,
+    xo_uniform,
     zig_slow,
     zig_tables,
 )
@@ -120,10 +124,11 @@ def sample_state(V, ref, H, pop, P, edges, hist_row, refc_row, kmean_row, kvar_r
 
 @njit(cache=True)
 def fanout_setup(sizes):
-    """Work arrays of the per-step bookkeeping: flat alias tables of width
-    ``w = max(sizes) + 1`` per pathway (:func:`fanout_tables`), pmf and the two alias work
-    lists, ``w``, the list of the step's spikers, spike counts per population and a (P, N)
-    int64 array (release counts of the fixed-step scheme; zeros for tau-leap)."""
+    """Work arrays of the per-step bookkeeping: alias tables of width ``w = max(sizes) + 1``
+    per pathway (:func:`fanout_tables`: ``fo_prob``/``fo_alias`` as built, ``fo_tab`` the
+    same packed for :func:`rng.alias_pick`), pmf and the two alias work lists, ``w``, the list
+    of the step's spikers, spike counts per population and a (P, N) int64 array (release
+    counts of the fixed-step scheme; zeros for tau-leap)."""
     P = sizes.shape[0]
     nmax = 0
     for r in range(P):
@@ -132,15 +137,16 @@ def fanout_setup(sizes):
     N = 0
     for r in range(P):
         N += sizes[r]
-    return (np.empty(P * P * w), np.empty(P * P * w, np.int64), np.empty(w),
-            np.empty(w, np.int64), np.empty(w, np.int64), w, np.empty(N, np.int64),
-            np.zeros(P, np.int64), np.zeros((P, N), np.int64))
+    return (np.empty(P * P * w), np.empty(P * P * w, np.int64), np.empty(2 * P * P * w),
+            np.empty(w), np.empty(w, np.int64), np.empty(w, np.int64), w,
+            np.empty(N, np.int64), np.zeros(P, np.int64), np.zeros((P, N), np.int64))
 
 
 @njit(cache=True)
-def fanout_tables(nsp, p, use_conn, fo_prob, fo_alias, w, pmf, w_small, w_large):
+def fanout_tables(nsp, p, use_conn, fo_prob, fo_alias, fo_tab, w, pmf, w_small, w_large):
     """Alias tables of Binomial(nsp[r], p[q, r]) at ``(q*P + r)*w`` for every pathway with
-    spikes this step ("redraw" connectivity; nothing to build for "fixed")."""
+    spikes this step ("redraw" connectivity; nothing to build for "fixed"), packed into
+    ``fo_tab`` (:func:`rng.alias_pack` layout)."""
     if use_conn:
         return
     P = nsp.shape[0]
@@ -151,15 +157,19 @@ def fanout_tables(nsp, p, use_conn, fo_prob, fo_alias, w, pmf, w_small, w_large)
                 binom_pmf(nsp[r], p[q, r], pmf)
                 alias_build(pmf, nsp[r], fo_prob[b:b + w], fo_alias[b:b + w], w_small,
                             w_large)
+                for k in range(b, b + nsp[r] + 1):
+                    fo_tab[2 * k] = fo_prob[k]
+                    fo_tab[2 * k + 1] = float(fo_alias[k])
 
 
 @njit(cache=True)
-def apply_kicks(s, H, rel, pop, nsp, n_now, spikers, p, use_conn, conn, fo_prob, fo_alias, w):
+def apply_kicks(s, H, rel, pop, nsp, n_now, spikers, p, use_conn, conn, fo_tab, w):
     """H_ri ← max(0, H_ri + B_ri − rel_ri) for every neuron i and source r, with
-    B_ri ~ Binomial(nsp[r], p[q, r]) drawn from the step's alias tables ("redraw"), or the
-    number of the step's r-spikers j with ``conn[i, j]`` ("fixed")."""
+    B_ri ~ Binomial(nsp[r], p[q, r]) drawn from the step's packed alias tables ("redraw"), or
+    the number of the step's r-spikers j with ``conn[i, j]`` ("fixed")."""
     P = H.shape[0]
     N = H.shape[1]
+    s0, s1, s2, s3 = xo_load(s)
     for i in range(N):
         q = pop[i]
         for r in range(P):
@@ -171,9 +181,11 @@ def apply_kicks(s, H, rel, pop, nsp, n_now, spikers, p, use_conn, conn, fo_prob,
                         if pop[jj] == r and conn[i, jj]:
                             add += 1
                 else:
-                    add = alias_draw_at(s, fo_prob, fo_alias, (q * P + r) * w, nsp[r])
+                    s0, s1, s2, s3, u = xo_uniform(s0, s1, s2, s3)
+                    add = alias_pick(u, fo_tab, (q * P + r) * w, nsp[r])
             h = H[r, i] + add - rel[r, i]
             H[r, i] = h if h > 0 else 0
+    xo_store(s, s0, s1, s2, s3)
 
 
 @njit(cache=True, inline="always")
@@ -239,7 +251,7 @@ def run_fixed(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m, 
     leak = dt / tau_m if tau_m > 0.0 else 0.0
     W = _KP + 1
     pa_prob, pa_alias, pa_c, pa_p = alias_rows_flat(False, qrel, _HT, _KP)
-    fo_prob, fo_alias, pmf, w_small, w_large, w, spikers, nsp, rel = fanout_setup(sizes)
+    fo_prob, fo_alias, fo_tab, pmf, w_small, w_large, w, spikers, nsp, rel = fanout_setup(sizes)
     zkn = _ZKN
     zwn = _ZWN
     zfn = _ZFN
@@ -300,9 +312,8 @@ def run_fixed(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m, 
                 V[i] = v
         # 3. pending kicks
         if n_now > 0:
-            fanout_tables(nsp, p, use_conn, fo_prob, fo_alias, w, pmf, w_small, w_large)
-        apply_kicks(s, H, rel, pop, nsp, n_now, spikers, p, use_conn, conn, fo_prob, fo_alias,
-                    w)
+            fanout_tables(nsp, p, use_conn, fo_prob, fo_alias, fo_tab, w, pmf, w_small, w_large)
+        apply_kicks(s, H, rel, pop, nsp, n_now, spikers, p, use_conn, conn, fo_tab, w)
         n_smp = end_of_step(step, bin0, rate_steps, rate_counts, nsp, n_smp, rec_steps, V,
                             ref, H, pop, edges, hist, refc, kmean, kvar, do_coarse, cedges,
                             coarse, sizes)

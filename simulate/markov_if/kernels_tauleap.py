@@ -38,7 +38,17 @@ from .kernels_fixed import (
     fanout_tables,
     record_spike,
 )
-from .rng import alias_draw_at, alias_rows_flat, binom_tail, binomial, poisson_tail, uniform
+from .rng import (
+    alias_pack,
+    alias_pick,
+    alias_rows_flat,
+    binom_tail_u,
+    binomial,
+    poisson_tail_u,
+    xo_load,
+    xo_store,
+    xo_uniform,
+)
 
 _HT = 256  # pending-kick counts below this draw releases from per-count alias rows
 _KB = 16   # alias rows: outcomes 0..15 and a tail outcome
@@ -52,13 +62,16 @@ def run_tauleap(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m
                 hist, refc, kmean, kvar, do_coarse, cedges, coarse, spk_t, spk_i, s, spare):
     """Advance the tau-leap scheme by ``n_steps`` steps (arguments as
     :func:`kernels_fixed.run_fixed`). Returns ``(n_spikes, n_samples)``.
+
+    The generator state ``s`` is held in four local words through the neuron pass
+    (:func:`rng.xo_uniform`) and written back before the helpers that take the array.
     """
     N = V.shape[0]
     P = sizes.shape[0]
     p_exit = 1.0 - math.exp(-dt / tau_r)
     W = _KB + 1
     rrel = np.empty(P * P)
-    ipow = np.ones((P * P, W))     # (1 − S/(M + M_r))^k, k < W, for inhibitory sources
+    ipow = np.ones(P * P * W)      # (1 − S/(M + M_r))^k at pw*W + k, k < W, inhibitory sources
     se = np.zeros(P * P)           # S for excitatory sources, 0 otherwise
     for q in range(P):
         for r in range(P):
@@ -68,17 +81,20 @@ def run_tauleap(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m
                 se[pw] = S[q, r]
             else:
                 for k in range(1, W):
-                    ipow[pw, k] = ipow[pw, k - 1] * (1.0 - S[q, r] / (M + M_r))
+                    ipow[pw * W + k] = ipow[pw * W + k - 1] * (1.0 - S[q, r] / (M + M_r))
     decay = math.exp(-dt / tau_m) if tau_m > 0.0 else 1.0
     ba_prob, ba_alias, ba_c, ba_p = alias_rows_flat(True, rrel, _HT, _KB)
+    ba = alias_pack(ba_prob, ba_alias)
     # external kicks: row 1 of the Poisson alias rows of unit mean λ_q·Δt
     mu_ext = lam * dt
     ea_prob, ea_alias, ea_c, ea_p = alias_rows_flat(False, mu_ext, 2, _KB)
-    fo_prob, fo_alias, pmf, w_small, w_large, w, spikers, nsp, zero = fanout_setup(sizes)
-    rel = np.zeros(P, np.int64)
+    ea = alias_pack(ea_prob, ea_alias)
+    (fo_prob, fo_alias, fo_tab, pmf, w_small, w_large, w, spikers, nsp,
+     zero) = fanout_setup(sizes)
     n_spk = 0
     n_smp = 0
     bin0 = step0 // rate_steps
+    s0, s1, s2, s3 = xo_load(s)
     for k in range(n_steps):
         step = step0 + k
         t_end_step = (step + 1) * dt
@@ -89,42 +105,44 @@ def run_tauleap(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m
             # 1. refractory exit
             was_ref = ref[i]
             if was_ref:
-                if uniform(s) < p_exit:
+                s0, s1, s2, s3, u = xo_uniform(s0, s1, s2, s3)
+                if u < p_exit:
                     ref[i] = 0
                     V[i] = 0.0
-            # 2. releases
-            for r in range(P):
-                h = H[r, i]
-                rr = 0
-                if h > 0:
-                    pw = q * P + r
-                    if h < _HT:
-                        rr = alias_draw_at(s, ba_prob, ba_alias, (pw * _HT + h) * W, _KB)
-                        if rr == _KB:
-                            rr = binom_tail(s, _KB, h, rrel[pw], ba_c[pw * _HT + h],
-                                            ba_p[pw * _HT + h])
-                    else:
-                        rr = binomial(s, h, rrel[pw])
-                    H[r, i] = h - rr
-                rel[r] = rr
-            if was_ref:
-                continue
-            # 3. jumps: leak, inhibition (closed form of R repeated jumps), excitation
+            # 2. releases, and (3.) their jumps: leak, then inhibition in the order of the
+            # sources (closed form of R repeated jumps), excitation summed and added last
             v = V[i] * decay
             ve = 0.0
             for r in range(P):
-                rr = rel[r]
-                if rr > 0:
+                h = H[r, i]
+                if h > 0:
                     pw = q * P + r
-                    if exc[r]:
-                        ve += se[pw] * rr
-                    elif rr < W:
-                        v = -M_r + (v + M_r) * ipow[pw, rr]
+                    if h < _HT:
+                        s0, s1, s2, s3, u = xo_uniform(s0, s1, s2, s3)
+                        rr = alias_pick(u, ba, (pw * _HT + h) * W, _KB)
+                        if rr == _KB:
+                            s0, s1, s2, s3, u = xo_uniform(s0, s1, s2, s3)
+                            rr = binom_tail_u(u, _KB, h, rrel[pw], ba_c[pw * _HT + h],
+                                              ba_p[pw * _HT + h])
                     else:
-                        v = -M_r + (v + M_r) * ipow[pw, 1] ** rr
-            ke = alias_draw_at(s, ea_prob, ea_alias, (q * 2 + 1) * W, _KB)
+                        xo_store(s, s0, s1, s2, s3)
+                        rr = binomial(s, h, rrel[pw])
+                        s0, s1, s2, s3 = xo_load(s)
+                    H[r, i] = h - rr
+                    if rr > 0:
+                        if exc[r]:
+                            ve += se[pw] * rr
+                        elif rr < W:
+                            v = -M_r + (v + M_r) * ipow[pw * W + rr]
+                        else:
+                            v = -M_r + (v + M_r) * ipow[pw * W + 1] ** rr
+            if was_ref:
+                continue
+            s0, s1, s2, s3, u = xo_uniform(s0, s1, s2, s3)
+            ke = alias_pick(u, ea, (q * 2 + 1) * W, _KB)
             if ke == _KB:
-                ke = poisson_tail(s, _KB, mu_ext[q], ea_c[q * 2 + 1], ea_p[q * 2 + 1])
+                s0, s1, s2, s3, u = xo_uniform(s0, s1, s2, s3)
+                ke = poisson_tail_u(u, _KB, mu_ext[q], ea_c[q * 2 + 1], ea_p[q * 2 + 1])
             v += ke + ve
             if v < -M_r:
                 v = -M_r
@@ -135,10 +153,13 @@ def run_tauleap(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m
                 V[i] = v
         # 4. new kicks
         if n_now > 0:
-            fanout_tables(nsp, p, use_conn, fo_prob, fo_alias, w, pmf, w_small, w_large)
-            apply_kicks(s, H, zero, pop, nsp, n_now, spikers, p, use_conn, conn, fo_prob,
-                        fo_alias, w)
+            fanout_tables(nsp, p, use_conn, fo_prob, fo_alias, fo_tab, w, pmf, w_small,
+                          w_large)
+            xo_store(s, s0, s1, s2, s3)
+            apply_kicks(s, H, zero, pop, nsp, n_now, spikers, p, use_conn, conn, fo_tab, w)
+            s0, s1, s2, s3 = xo_load(s)
         n_smp = end_of_step(step, bin0, rate_steps, rate_counts, nsp, n_smp, rec_steps, V,
                             ref, H, pop, edges, hist, refc, kmean, kvar, do_coarse, cedges,
                             coarse, sizes)
+    xo_store(s, s0, s1, s2, s3)
     return n_spk, n_smp
