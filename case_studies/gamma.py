@@ -154,14 +154,22 @@ class GammaCase(CaseStudy):
         "cont_ds": 0.5,
         "cont_ds_max": 5.0,
         # cycles: branch born at the first Hopf point of the equilibrium branch (lowest p_ei),
-        # and the period-doubled branch from its first PD point (docs/cycles.md: HB 0.50324,
-        # PD 0.78779 at eps = 1e-3, NTST 40)
-        "cyc_ntst": 40,
-        "cyc_max_points": 60,
+        # continued up to cyc_bounds[1]: HB 0.50324 -> PD 0.78779 (docs/cycles.md) and a bit
+        # beyond, to the case's p_ei (the LPC at 0.82804 is in docs/cycles.md); then the
+        # doubled branch from its first PD point (cyc_pd_max_points, on the mesh 2·NTST)
+        "cyc_ntst": 30,
+        "cyc_bounds": (0.5, 0.8),
+        "cyc_max_points": 40,
         "cyc_ds": 0.1,
         "cyc_ds_max": 0.5,
         "cyc_pd_branch": True,
+        "cyc_pd_max_points": 8,
+        "cyc_mesh_check": True,      # NTST vs 2·NTST and shooting at the PD (or last orbit)
         "cyc_hb_period_tol": 2e-3,   # relative: first cycle's period vs 2π/ω at the HB
+        # PD point of the MA from its Poincaré return map (integrated ODE, no collocation;
+        # docs/cycles.md: 0.78778675, good to ~1e-7) and the tolerance of the collocation PD
+        "cyc_pd_reference": 0.78778675,
+        "cyc_pd_tol": 1e-6,
         # observables and checks
         "segment_ms": 250.0,      # Welch segment (4 Hz resolution)
         "gamma_band": (30.0, 90.0),
@@ -180,9 +188,12 @@ class GammaCase(CaseStudy):
         "cyc_ntst": 20,
         "cyc_max_points": 4,
         "cyc_pd_branch": False,
+        "cyc_mesh_check": False,
     }
     quick_skips = {
         "ma-rates-sweep": "the p_ei sweep is reduced to the case's p_ei alone",
+        "ma-cycle-pd": "the cycle branch is cut to cyc_max_points = 4 near the Hopf point",
+        "ma-cycle-mesh": "no mesh check (cyc_mesh_check = False)",
     }
     steps = (
         Step("simulate", "step_simulate",
@@ -196,9 +207,9 @@ class GammaCase(CaseStudy):
                                                 "cont_max_points", "cont_ds", "cont_ds_max"),
              after=("reduce",), description="equilibria of the MA ODE in p_ei"),
         Step("cycles", "step_cycles",
-             uses=("p_ei", "n_e", "n_i", "method", "cont_bounds", "cont_max_points", "cont_ds",
-                   "cont_ds_max", "cyc_ntst", "cyc_max_points", "cyc_ds", "cyc_ds_max",
-                   "cyc_pd_branch"),
+             uses=("p_ei", "n_e", "n_i", "method", "cont_bounds", "cyc_bounds", "cyc_ntst",
+                   "cyc_max_points", "cyc_ds", "cyc_ds_max", "cyc_pd_branch",
+                   "cyc_pd_max_points", "cyc_mesh_check"),
              after=("continue",),
              description="MA limit cycles from the first Hopf point (and the PD branch)"),
         Step("analyse", "step_analyse", after=("simulate",), cache=False,
@@ -209,6 +220,10 @@ class GammaCase(CaseStudy):
     checks = (
         CheckSpec("ma-cycle-born-at-hopf", "check_cycle_hopf", needs=("cycles",),
                   description="period of the first cycle vs 2π/ω of the Hopf eigenvalue"),
+        CheckSpec("ma-cycle-pd", "check_cycle_pd", needs=("cycles",),
+                  description="PD of the cycle branch vs the Poincaré map's (docs/cycles.md)"),
+        CheckSpec("ma-cycle-mesh", "check_cycle_mesh", needs=("cycles",),
+                  description="orbit at the PD: NTST vs 2·NTST and shooting agree"),
         CheckSpec("network-rates", "check_network_rates", needs=("analyse",),
                   description="I above E, both in [5, 150] Hz (models.md §2, qualitative)"),
         CheckSpec("network-gamma-peak", "check_network_peak", needs=("analyse",),
@@ -283,6 +298,9 @@ class GammaCase(CaseStudy):
                          "outputs": {k: float(f(sp.x, _pvec(ode, sp.params)))
                                      for k, f in (ode.outputs or {}).items()}}
                         for sp in br.special_points],
+            # what the cycles step needs to start a branch at each Hopf point (so that it does
+            # not continue the equilibria again): state, parameters, ω, l1, eigenvector q
+            "hopf": [_hopf_record(sp) for sp in br.points("HB")],
             "status": str(br.status), "message": str(br.message), "x0_source": source,
             "p_ei_range": (float(np.min(br.params["p_ei"])), float(np.max(br.params["p_ei"]))),
             "n_states": int(ode.n_states),
@@ -291,41 +309,66 @@ class GammaCase(CaseStudy):
     def step_cycles(self, ctx):
         """Cycles of the MA ODE born at its first Hopf point, with their Δm; PD branch too.
 
-        The equilibrium branch is recomputed with the settings of ``continue`` (its special
-        points carry the Hopf data ω, l1, q the cycle start needs and are not cached). The
-        branch from the Hopf point with the lowest p_ei is continued over ``cont_bounds``
-        (``continue_cycles``, NTST = ``cyc_ntst``); if ``cyc_pd_branch``, the doubled branch is
-        continued from its first PD point. Every orbit is evaluated on its collocation
+        Starts from the Hopf point with the lowest p_ei that the ``continue`` step found and
+        stored (state, ω, l1, q; the equilibria are not continued again). The branch is
+        continued over ``cyc_bounds`` (``continue_cycles``, NTST = ``cyc_ntst``, at most
+        ``cyc_max_points`` points); if ``cyc_pd_branch``, the doubled branch is continued from
+        its first PD point for ``cyc_pd_max_points`` points (on the doubled mesh 2·NTST that
+        ``continue_cycles`` uses there). If ``cyc_mesh_check``, the orbit at the PD point (or
+        the last orbit when there is none) is re-solved at NTST and 2·NTST and by shooting
+        (``bifurcation.cycles.mesh_check``). Every orbit is evaluated on its collocation
         polynomials and passed through the same MFE detector as the simulations
         (:func:`_orbit_delta_m`), so the Δm of the branch and of the brute-force runs are the
-        same quantity.
+        same quantity. Times (CPU s) of each part are returned under ``"cpu_s"``.
         """
-        cont = ctx.require("bifurcation", "continue_equilibria")
+        import time
+
+        from bifurcation.settings import blas_limit
+
         cycles = ctx.require("bifurcation", "continue_cycles")
         MA = ctx.require("reduce", "MarkovApproximation")
         p = ctx.params
-        ma = MA(_network(ctx, p["p_ei"]))
-        ode = ma.ode()
-        x0 = _equilibrium_start(ma, ode)
-        br = cont(ode, x0, "p_ei", tuple(p["cont_bounds"]), max_points=p["cont_max_points"],
-                  ds=p["cont_ds"], ds_max=p["cont_ds_max"])
-        hbs = sorted(br.points("HB"), key=lambda sp: sp.params["p_ei"])
-        if not hbs:
+        hopfs = sorted(ctx.result("continue").get("hopf", []), key=lambda r: r["value"])
+        if not hopfs:
             raise StepSkipped("the equilibrium branch has no Hopf point in "
                               f"{tuple(p['cont_bounds'])}")
-        hb = hbs[0]
-        settings = {"ntst": int(p["cyc_ntst"]), "max_points": int(p["cyc_max_points"]),
-                    "ds": float(p["cyc_ds"]), "ds_max": float(p["cyc_ds_max"])}
-        out = {"hopf": {"p_ei": float(hb.params["p_ei"]),
-                        "omega": float(hb.data.get("omega", np.nan)),
-                        "l1": float(hb.data.get("l1", np.nan))},
-               "branches": []}
-        primary = cycles(hb, "p_ei", tuple(p["cont_bounds"]), **settings)
-        out["branches"].append(_cycle_summary(ma, ode, primary, "from HB"))
-        pds = sorted(primary.points("PD"), key=lambda sp: sp.params["p_ei"])
-        if p["cyc_pd_branch"] and pds:
-            doubled = cycles(pds[0], "p_ei", tuple(p["cont_bounds"]), **settings)
-            out["branches"].append(_cycle_summary(ma, ode, doubled, "period-doubled"))
+        ma = MA(_network(ctx, p["p_ei"]))
+        ode = ma.ode()
+        hb = _hopf_point(ode, hopfs[0])
+        bounds = (max(float(p["cyc_bounds"][0]), float(p["cont_bounds"][0])),
+                  float(p["cyc_bounds"][1]))
+        settings = {"ntst": int(p["cyc_ntst"]), "ds": float(p["cyc_ds"]),
+                    "ds_max": float(p["cyc_ds_max"])}
+        out = {"hopf": {"p_ei": hopfs[0]["value"], "omega": hopfs[0]["omega"],
+                        "l1": hopfs[0]["l1"]},
+               "bounds": bounds, "branches": [], "cpu_s": {}}
+        clock = time.process_time()
+
+        def lap(name):
+            nonlocal clock
+            now = time.process_time()
+            out["cpu_s"][name] = now - clock
+            clock = now
+            ctx.log(f"cycles: {name} done, {out['cpu_s'][name]:.1f} s CPU")
+
+        # one BLAS thread: the per-interval LUs are small (≈ 150 × 150 blocks) and threaded
+        # BLAS on a busy 2-core machine was measured 10-100× slower (tests/conftest.py)
+        with blas_limit(1):
+            primary = cycles(hb, "p_ei", bounds, max_points=int(p["cyc_max_points"]),
+                             **settings)
+            lap("branch from HB")
+            out["branches"].append(_cycle_summary(ma, ode, primary, "from HB"))
+            lap("delta_m from HB")
+            pds = sorted(primary.points("PD"), key=lambda sp: sp.params["p_ei"])
+            if p["cyc_mesh_check"]:
+                out["mesh_check"] = _mesh_check(primary, pds[0] if pds else None)
+                lap("mesh check")
+            if p["cyc_pd_branch"] and pds:
+                doubled = cycles(pds[0], "p_ei", bounds,
+                                 max_points=int(p["cyc_pd_max_points"]), **settings)
+                lap("doubled branch")
+                out["branches"].append(_cycle_summary(ma, ode, doubled, "period-doubled"))
+                lap("delta_m doubled")
         return out
 
     def step_analyse(self, ctx):
@@ -452,9 +495,14 @@ class GammaCase(CaseStudy):
                 data[k] = v
             for sp in br["special"]:
                 ax.axvline(sp["p_ei"], color="r", lw=0.6, ls=":")
+            title = "MA equilibria"
+            if ctx.has("cycles"):
+                title = "MA equilibria and cycles (min/max over the orbit)"
+                for j, b in enumerate(ctx.result("cycles")["branches"]):
+                    _plot_cycle_extremes(ax, b, data, color=f"C{2 + j}")
             ax.set_xlabel("p_ei")
-            ax.set_ylabel("equilibrium output")
-            ax.set_title("MA equilibria (solid stable, dashed unstable)")
+            ax.set_ylabel("equilibrium output / cycle extremes")
+            ax.set_title(f"{title}; solid stable, dashed unstable", fontsize=8)
             ax.legend(fontsize=7)
             ctx.figure("bifurcation", fig, data)
             made.append("bifurcation")
@@ -485,6 +533,8 @@ class GammaCase(CaseStudy):
         made.append("delta_m")
 
         ctx.table("observables", _observable_table(an))
+        if ctx.has("reduce"):
+            ctx.table("rate_errors", self._rate_error_table(ctx))
         ctx.summary["observables"] = {
             src: {f"{v:g}": {k: r[k] for k in ("rates_hz", "ssi_E", "mfe_rate_hz",
                                                 "mfe_pattern", "gamma_peak_hz")}
@@ -504,7 +554,9 @@ class GammaCase(CaseStudy):
                 "branches": [{"label": b["label"], "points": int(len(b["p_ei"])),
                               "p_ei_range": (float(np.min(b["p_ei"])), float(np.max(b["p_ei"]))),
                               "special_points": b["special"], "status": b["status"]}
-                             for b in cyc["branches"]]}
+                             for b in cyc["branches"]],
+                "bounds": cyc.get("bounds"), "mesh_check": cyc.get("mesh_check"),
+                "cpu_s": cyc.get("cpu_s")}
         return made
 
     # ------------------------------------------------------------------ checks
@@ -520,6 +572,43 @@ class GammaCase(CaseStudy):
                             2 * np.pi / omega, ctx.params["cyc_hb_period_tol"], relative=True,
                             detail=f"cycle at p_ei = {b['p_ei'][i]:.5f}, HB at "
                             f"{cyc['hopf']['p_ei']:.5f}")
+
+    def check_cycle_pd(self, ctx):
+        """The first PD of the branch from the HB vs the PD of the Poincaré return map.
+
+        Reference ``cyc_pd_reference`` = 0.78778675 (docs/cycles.md): Newton–Picard on the
+        return map of the LSODA-integrated MA ODE (no collocation), secant on μ(p) + 1; good
+        to ≈ 1e-7 (μ to ≈ 1e-6 from its step and tolerance studies, dμ/dp = −74.5). The
+        collocation's own error moves μ by about the ``ma-cycle-mesh`` multiplier difference
+        (≲ 1e-6 at NTST ≥ 30), i.e. p by ≲ 1e-8, and the locator stops at |μ + 1| < 1e-10.
+        Tolerance ``cyc_pd_tol`` = 1e-6: ten times the reference's own uncertainty (at
+        NTST 40 the two agreed to 2e-8, docs/cycles.md).
+        """
+        cyc = ctx.result("cycles")
+        pds = [sp for sp in cyc["branches"][0]["special"] if sp["kind"] == "PD"]
+        if not pds:
+            raise StepSkipped(f"no PD point on the branch from the HB (it ends at p_ei = "
+                              f"{np.max(cyc['branches'][0]['p_ei']):.5f})")
+        return Check.within("ma-cycle-pd", pds[0]["p_ei"], ctx.params["cyc_pd_reference"],
+                            ctx.params["cyc_pd_tol"],
+                            detail=f"criticality (normal form) {pds[0].get('criticality')}, "
+                            f"period {pds[0]['period']:.6f} ms")
+
+    def check_cycle_mesh(self, ctx):
+        """``bifurcation.cycles.mesh_check`` at the PD orbit: periods at NTST and 2·NTST
+        within 1e-4 (relative), multipliers |μ| > 1e-3 within 1e-4, shooting period within
+        1e-5 (the defaults of ``mesh_check``; docs/cycles.md)."""
+        cyc = ctx.result("cycles")
+        mc = cyc.get("mesh_check")
+        if mc is None:
+            raise StepSkipped("cyc_mesh_check is off")
+        value = {k: mc[k] for k in ("period_mesh_error", "multiplier_error",
+                                    "period_shooting_error")}
+        return Check("ma-cycle-mesh", value, 0.0,
+                     {"period_mesh_error": 1e-4, "multiplier_error": 1e-4,
+                      "period_shooting_error": 1e-5}, mc["passed"],
+                     detail=f"NTST {mc['ntst']} vs {2 * mc['ntst']} at p_ei = {mc['p_ei']:.6f} "
+                     f"({mc['at']}): {mc['message']}")
 
     def check_network_rates(self, ctx):
         r = ctx.result("analyse")["network"][float(ctx.params["p_ei"])]["rates_hz"]
@@ -553,6 +642,24 @@ class GammaCase(CaseStudy):
         r_ma, r_net = self._rate_pair(ctx, "I", v)
         return Check.within("ma-rate-I", r_ma, r_net, ctx.params["rate_tolerance"],
                             relative=True, detail=f"MA vs network I rate (Hz) at p_ei = {v:g}")
+
+    def _rate_error_table(self, ctx) -> dict:
+        """MA vs network rates and relative errors |r_MA − r_net|/r_net at every p_ei run;
+        ``checked`` marks the values ``ma-rates-sweep`` averages (p_ei ≤
+        ``sweep_check_max_p_ei``)."""
+        rows = {"p_ei": [], "checked": []}
+        for q in ("E", "I"):
+            rows.update({f"rate_{q}_network_hz": [], f"rate_{q}_ma_hz": [],
+                         f"rel_error_{q}": []})
+        for v in sorted(_sweep_values(ctx.params)):
+            rows["p_ei"].append(v)
+            rows["checked"].append(int(v <= ctx.params["sweep_check_max_p_ei"] + 1e-12))
+            for q in ("E", "I"):
+                r_ma, r_net = self._rate_pair(ctx, q, v)
+                rows[f"rate_{q}_network_hz"].append(r_net)
+                rows[f"rate_{q}_ma_hz"].append(r_ma)
+                rows[f"rel_error_{q}"].append(abs(r_ma - r_net) / r_net)
+        return rows
 
     def check_ma_sweep(self, ctx):
         """Mean relative MA rate error over the sweep's p_ei ≤ ``sweep_check_max_p_ei``.
@@ -616,19 +723,34 @@ def _pvec(ode, params):
     return p
 
 
-def _equilibrium_start(ma, ode):
-    """An equilibrium of the MA ODE at its own parameters (Newton from a short integration)."""
-    eq = getattr(ma, "equilibrium", None)
-    if callable(eq):
-        e = eq()
-        return np.asarray(getattr(e, "x", e), float)
-    from bifurcation.newton import newton_solve
+def _hopf_record(sp, param="p_ei") -> dict:
+    """Picklable data of an HB point of the equilibrium branch (what a cycle start needs)."""
+    d = sp.data or {}
+    return {"param": param, "value": float(sp.params[param]),
+            "params": {k: float(v) for k, v in sp.params.items()},
+            "x": np.asarray(sp.x, float).copy(),
+            "omega": float(d.get("omega", np.nan)), "l1": float(d.get("l1", np.nan)),
+            "q": None if d.get("q") is None else np.asarray(d["q"], complex).copy(),
+            "eigenvalues": None if d.get("eigenvalues") is None
+            else np.asarray(d["eigenvalues"], complex).copy()}
 
-    r = ma.simulate(100.0, t_burn=0.0)
-    pv = ode.p0
-    sol = newton_solve(lambda x: ode.rhs(x, pv), lambda x: ode.jacobian(x, pv),
-                       np.asarray(r.x, float).mean(axis=0), 1e-10, 60, damped=True)
-    return np.asarray(sol.u, float)
+
+def _hopf_point(ode, rec):
+    """The HB :class:`bifurcation.SpecialPoint` of ``rec`` (:func:`_hopf_record`) on ``ode``.
+
+    Attached to a one-point equilibrium :class:`bifurcation.Branch` so that
+    ``continue_cycles`` finds its system; ``data`` holds ω, l1 and q (the start
+    ``x ≈ x0 + 2 Re(ε q e^{iωt})`` and the amplitude prediction ``μ − μ_H ≈ −ω l1 ε²/d``).
+    """
+    from bifurcation.branch import Branch, SpecialPoint
+
+    data = {k: rec[k] for k in ("omega", "l1", "q", "eigenvalues") if rec.get(k) is not None}
+    x = np.asarray(rec["x"], float)
+    sp = SpecialPoint("HB", dict(rec["params"]), x, data, index=0)
+    eig = data.get("eigenvalues", np.full(len(x), np.nan, complex))
+    Branch("EP", ode, "p_ei", {k: [v] for k, v in rec["params"].items()}, x[None, :], [False],
+           np.asarray(eig, complex)[None, :], special_points=[sp])
+    return sp
 
 
 def _orbit_delta_m(ma, ode, sol, samples_per_ms=20, periods=4):
@@ -673,13 +795,70 @@ def _cycle_summary(ma, ode, cyc, label):
         except Exception:   # an orbit that cannot be evaluated is reported as missing
             dms.append(np.full(1, np.nan))
     return {"label": label, "p_ei": p_ei, "periods": np.asarray(cyc.periods, float),
+            "multipliers_lead": np.asarray(cyc.multipliers, complex)[:, :4],
             "stable": np.asarray(cyc.stable, bool), "delta_m": dms,
             "trivial_multiplier_error": np.asarray(
                 cyc.data.get("trivial_multiplier_error", np.full(len(p_ei), np.nan)), float),
-            "special": [{"kind": sp.kind, "p_ei": float(sp.params["p_ei"]),
-                         "criticality": sp.data.get("criticality")}
-                        for sp in cyc.special_points],
-            "status": str(cyc.status), "message": str(cyc.message)}
+            "special": [_cycle_special(sp) for sp in cyc.special_points],
+            "outputs_min": {k: np.asarray(cyc.data[f"{k}_min"], float)
+                            for k in _rate_outputs(cyc.outputs) if f"{k}_min" in cyc.data},
+            "outputs_max": {k: np.asarray(cyc.data[f"{k}_max"], float)
+                            for k in _rate_outputs(cyc.outputs) if f"{k}_max" in cyc.data},
+            "status": str(cyc.status), "message": str(cyc.message),
+            "counts": {k: float(v) for k, v in cyc.counts.items() if np.isscalar(v)}}
+
+
+def _mesh_check(branch, pd=None) -> dict:
+    """``bifurcation.cycles.mesh_check`` of the PD orbit ``pd`` (or of the branch's last orbit):
+    NTST vs 2·NTST and single shooting (LSODA: Radau on 148 states is too slow here)."""
+    from bifurcation.cycles import mesh_check
+
+    mc = mesh_check(pd if pd is not None else branch, len(branch.solutions) - 1,
+                    shooting_method="LSODA")
+    return {"p_ei": float(pd.params["p_ei"] if pd is not None else branch.params["p_ei"][-1]),
+            "at": "PD" if pd is not None else "last orbit", "ntst": int(mc.ntst),
+            "period_mesh_error": float(mc.period_mesh_error),
+            "multiplier_error": float(mc.multiplier_error),
+            "period_shooting_error": float(mc.period_shooting_error),
+            "passed": bool(mc.passed), "message": mc.message}
+
+
+def _cycle_special(sp) -> dict:
+    """Picklable summary of a special point of a cycle branch (with its diagnostics)."""
+    d = sp.data or {}
+    out = {"kind": sp.kind, "p_ei": float(sp.params["p_ei"]),
+           "period": float(d.get("period", np.nan)),
+           "criticality": d.get("criticality"),
+           "criticality_switch": d.get("criticality_switch")}
+    for k in ("pd_nf_coefficient", "pd_coefficient", "lpc_coefficient", "ns_coefficient"):
+        if d.get(k) is not None:
+            v = d[k]
+            out[k] = [float(np.real(v)), float(np.imag(v))] if np.iscomplexobj(v) \
+                else float(v)
+    return out
+
+
+def _plot_cycle_extremes(ax, cyc, data, color="C2"):
+    """Min and max of each rate output over the orbits of a cycle branch (a
+    :func:`_cycle_summary`), solid where stable, dashed where unstable; PD/LPC/NS marked."""
+    lab = cyc.get("label", "cycles")
+    key = lab.replace(" ", "_")
+    x = np.asarray(cyc["p_ei"], float)
+    st = np.asarray(cyc["stable"], bool)
+    for k, ymax in cyc.get("outputs_max", {}).items():
+        if k != "rate_E":   # the E rate carries the MFEs; one population keeps it legible
+            continue
+        ymin = cyc["outputs_min"][k]
+        _plot_branch(ax, x, ymax, st, color=color, label=f"cycles {lab}: {k} max/min")
+        _plot_branch(ax, x, ymin, st, color=color, label=None)
+        data[f"p_ei_cycles_{key}"] = x
+        data[f"{k}_max_cycles_{key}"], data[f"{k}_min_cycles_{key}"] = ymax, ymin
+        data[f"stable_cycles_{key}"] = st.astype(int)
+    for sp in cyc.get("special", ()):
+        if sp["kind"] in ("PD", "LPC", "NS"):
+            ax.axvline(sp["p_ei"], color="r", lw=0.6, ls=":")
+            ax.annotate(sp["kind"], (sp["p_ei"], ax.get_ylim()[1]), fontsize=7, color="r",
+                        va="top")
 
 
 def _plot_cycle_delta_m(ax, cyc, data, color="C0"):

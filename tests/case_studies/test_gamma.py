@@ -56,6 +56,37 @@ def test_missing_reduction_is_skipped_with_reason(tmp_path, monkeypatch):
     assert json.loads((tmp_path / "report.json").read_text())["status"] == "incomplete"
 
 
+def _brusselator(x, p):
+    A, B = p
+    return np.array([A - (B + 1) * x[0] + x[0] ** 2 * x[1], B * x[0] - x[0] ** 2 * x[1]])
+
+
+def test_cycles_start_from_the_stored_hopf_point():
+    """The cycles step starts from the HB data the continue step stored (pickled), not from a
+    second equilibrium continuation: same first cycle as from the live HB point, and the
+    Brusselator's closed form (HB at B = 1 + A², ω = A; period 2π/ω at the start)."""
+    import pickle
+
+    import bifurcation
+
+    A = 1.5
+    system = bifurcation.ODESystem(_brusselator, n_states=2, params={"A": A, "B": 2.0})
+    br = bifurcation.continue_equilibria(system, np.array([A, 2.0 / A]), "B", (2.0, 4.0),
+                                         ds=0.05, ds_max=0.2)
+    (hb,) = br.points("HB")
+    assert hb.params["B"] == pytest.approx(1 + A**2, abs=1e-7)
+    rec = pickle.loads(pickle.dumps(gamma._hopf_record(hb, "B")))
+    assert rec["omega"] == pytest.approx(A, rel=1e-7) and rec["q"].shape == (2,)
+    stored = gamma._hopf_point(system, rec)
+    assert stored.system is system and stored.kind == "HB"
+    kw = {"ntst": 20, "max_points": 3, "ds": 0.05}
+    a = bifurcation.continue_cycles(stored, "B", (2.0, 4.0), **kw)
+    b = bifurcation.continue_cycles(hb, "B", (2.0, 4.0), **kw)
+    assert a.periods[0] == pytest.approx(2 * np.pi / A, rel=1e-3)
+    np.testing.assert_allclose(a.periods, b.periods, rtol=1e-12)
+    np.testing.assert_allclose(a.params["B"], b.params["B"], rtol=1e-12)
+
+
 @pytest.mark.slow
 def test_gamma_quick_end_to_end(tmp_path):
     """The documented quick run (minutes of CPU; several times that on a loaded machine)."""
