@@ -189,7 +189,9 @@ def test_window_bias_closed_form_matches_pooled_intervals():
 @pytest.mark.slow
 def test_strong_coupling_quick_end_to_end(tmp_path):
     """The real quick case (K = 100, 200; 700 ms per run). Asserts what was measured and
-    documented in docs/case_studies.md, not that every comparison passes."""
+    documented in docs/cases/strong-coupling.md: every step done, the published trend, and
+    the network's jackknifed CV within its tolerance of the renewal-input theory (worst
+    +0.022 against 0.045 there) while the diffusion theory's CV is above it at every run."""
     rep = fw.run_case("strong-coupling", tmp_path, quick=True, progress=False,
                       log=lambda m: None)
     assert all(s["status"] == "done" for s in rep["steps"]), rep["steps"]
@@ -202,3 +204,6 @@ def test_strong_coupling_quick_end_to_end(tmp_path):
     const = sorted((k[0], p["rate_sim"]) for k, p in pts.items() if "const" in k[1])
     assert const[-1][1] > const[0][1]
     assert checks["scaling-trends"]["pass"] is True
+    assert checks["cv-vs-theory"]["pass"] is True
+    assert "renewal-input theory" in checks["cv-vs-theory"]["reference"]
+    assert all(p["cv_add"] > p["cv_sim"] for p in pts.values())
