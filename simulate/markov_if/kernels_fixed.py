@@ -36,15 +36,14 @@ from numba import njit
 
 from .rng import (
     alias_build,
-    alias_draw_at,
+    alias_pack,
     alias_pick,
     alias_rows_flat,
     binom_pmf,
-    next_u64,
     poisson,
-    poisson_tail,
-    uniform,
+    poisson_tail_u,
     xo_load,
+    xo_next,
     xo_store,
     xo_uniform,
     zig_slow,
@@ -56,8 +55,8 @@ _ZKN, _ZWN, _ZFN = zig_tables()
 _HT = 256  # pending-kick counts below this draw releases from per-count alias rows
 _KP = 24   # Poisson alias rows: outcomes 0..23 and a tail outcome
 
-__all__ = ["run_fixed", "sample_state", "bin_index", "fanout_setup", "fanout_tables",
-           "apply_kicks", "record_spike", "end_of_step"]
+__all__ = ["run_fixed", "sample_state", "bin_index", "bin_lookup", "bin_fast", "fanout_setup",
+           "fanout_tables", "apply_kicks", "record_spike", "end_of_step"]
 
 
 @njit(cache=True, inline="always")
@@ -80,6 +79,44 @@ def bin_index(edges, v):
 
 
 @njit(cache=True)
+def bin_lookup(edges):
+    """Lookup table for :func:`bin_fast`: cells of width g = the narrowest bin, starting at
+    ``edges[0]``; entry c is the :func:`bin_index` of the cell's left end.
+
+    Returns ``(lut, inv_g)``.
+    """
+    nb = edges.shape[0] - 1
+    g = edges[1] - edges[0]
+    for k in range(1, nb):
+        g = min(g, edges[k + 1] - edges[k])
+    n_cell = int((edges[nb] - edges[0]) / g) + 2
+    lut = np.empty(n_cell, np.int64)
+    for c in range(n_cell):
+        lut[c] = bin_index(edges, edges[0] + c * g)
+    return lut, 1.0 / g
+
+
+@njit(cache=True, inline="always")
+def bin_fast(edges, lut, inv_g, v):
+    """:func:`bin_index` (same result for every v) by table lookup: the cell of v gives a
+    bin at most one or two edges away (cells are no wider than the narrowest bin), which
+    the two loops correct — so rounding in the cell index cannot change the answer. A binary
+    search over 35 bins costs about five unpredictable branches per neuron."""
+    nb = edges.shape[0] - 1
+    c = int((v - edges[0]) * inv_g)
+    if c < 0:
+        c = 0
+    elif c >= lut.shape[0]:
+        c = lut.shape[0] - 1
+    b = lut[c]
+    while b < nb - 1 and v >= edges[b + 1]:
+        b += 1
+    while b > 0 and v < edges[b]:
+        b -= 1
+    return b
+
+
+@njit(cache=True)
 def sample_state(V, ref, H, pop, P, edges, hist_row, refc_row, kmean_row, kvar_row,
                  do_coarse, cedges, coarse_row, sizes):
     """Record one sample of the state into the given output rows.
@@ -88,13 +125,19 @@ def sample_state(V, ref, H, pop, P, edges, hist_row, refc_row, kmean_row, kvar_r
     refractory counts; ``kmean_row``/``kvar_row`` (P*P,) across-neuron mean and variance
     (ddof = 0) of ``H[r, i]`` over neurons i of population q, at index q*P + r;
     ``coarse_row`` (N,) int16 bin index on ``cedges`` or ``len(cedges) - 1`` if refractory.
+
+    Sums of H and H² are exact integers, accumulated over runs of neurons of one population
+    (the engine numbers neurons population by population; any order gives the same sums).
     """
     N = V.shape[0]
     hist_row[:, :] = 0
     refc_row[:] = 0
-    s1 = np.zeros(P * P)
-    s2 = np.zeros(P * P)
     ncb = cedges.shape[0] - 1
+    lut, inv_g = bin_lookup(edges)
+    if do_coarse:
+        clut, cinv_g = bin_lookup(cedges)
+    else:
+        clut, cinv_g = lut, inv_g
     for i in range(N):
         q = pop[i]
         if ref[i]:
@@ -102,19 +145,34 @@ def sample_state(V, ref, H, pop, P, edges, hist_row, refc_row, kmean_row, kvar_r
             if do_coarse:
                 coarse_row[i] = ncb
         else:
-            hist_row[q, bin_index(edges, V[i])] += 1
+            hist_row[q, bin_fast(edges, lut, inv_g, V[i])] += 1
             if do_coarse:
-                coarse_row[i] = bin_index(cedges, V[i])
-        for r in range(P):
-            h = float(H[r, i])
-            s1[q * P + r] += h
-            s2[q * P + r] += h * h
+                coarse_row[i] = bin_fast(cedges, clut, cinv_g, V[i])
+    s1 = np.zeros(P * P, np.int64)
+    s2 = np.zeros(P * P, np.int64)
+    for r in range(P):
+        a1 = 0
+        a2 = 0
+        cur = pop[0] if N > 0 else 0
+        for i in range(N):
+            q = pop[i]
+            if q != cur:
+                s1[cur * P + r] += a1
+                s2[cur * P + r] += a2
+                a1 = 0
+                a2 = 0
+                cur = q
+            h = H[r, i]
+            a1 += h
+            a2 += h * h
+        s1[cur * P + r] += a1
+        s2[cur * P + r] += a2
     for q in range(P):
         n = float(sizes[q])
         for r in range(P):
-            m = s1[q * P + r] / n
+            m = float(s1[q * P + r]) / n
             kmean_row[q * P + r] = m
-            kvar_row[q * P + r] = max(s2[q * P + r] / n - m * m, 0.0)
+            kvar_row[q * P + r] = max(float(s2[q * P + r]) / n - m * m, 0.0)
 
 
 # ----------------------------------------------------------------------------- bookkeeping
@@ -251,13 +309,16 @@ def run_fixed(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m, 
     leak = dt / tau_m if tau_m > 0.0 else 0.0
     W = _KP + 1
     pa_prob, pa_alias, pa_c, pa_p = alias_rows_flat(False, qrel, _HT, _KP)
-    fo_prob, fo_alias, fo_tab, pmf, w_small, w_large, w, spikers, nsp, rel = fanout_setup(sizes)
+    pa = alias_pack(pa_prob, pa_alias)
+    (fo_prob, fo_alias, fo_tab, pmf, w_small, w_large, w, spikers, nsp,
+     rel) = fanout_setup(sizes)
     zkn = _ZKN
     zwn = _ZWN
     zfn = _ZFN
     n_spk = 0
     n_smp = 0
     bin0 = step0 // rate_steps
+    s0, s1, s2, s3 = xo_load(s)
     for k in range(n_steps):
         step = step0 + k
         t_end_step = (step + 1) * dt
@@ -272,29 +333,36 @@ def run_fixed(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m, 
                 if h > 0:
                     pw = q * P + r
                     if h < _HT:
-                        rr = alias_draw_at(s, pa_prob, pa_alias, (pw * _HT + h) * W, _KP)
+                        s0, s1, s2, s3, u = xo_uniform(s0, s1, s2, s3)
+                        rr = alias_pick(u, pa, (pw * _HT + h) * W, _KP)
                         if rr == _KP:
-                            rr = poisson_tail(s, _KP, h * qrel[pw], pa_c[pw * _HT + h],
-                                              pa_p[pw * _HT + h])
+                            s0, s1, s2, s3, u = xo_uniform(s0, s1, s2, s3)
+                            rr = poisson_tail_u(u, _KP, h * qrel[pw], pa_c[pw * _HT + h],
+                                                pa_p[pw * _HT + h])
                     else:
+                        xo_store(s, s0, s1, s2, s3)
                         rr = poisson(s, h * qrel[pw])
+                        s0, s1, s2, s3 = xo_load(s)
                 rel[r, i] = rr
             # 1. refractory exit
             if ref[i]:
-                if uniform(s) < p_exit:
+                s0, s1, s2, s3, u = xo_uniform(s0, s1, s2, s3)
+                if u < p_exit:
                     ref[i] = 0
                     V[i] = 0.0
                 continue
             # 2. integration; standard normal by the ziggurat: layer from the low 7 bits,
             # signed abscissa from the high 32 bits of one xoshiro output
             v = V[i]
-            u64 = next_u64(s)
+            s0, s1, s2, s3, u64 = xo_next(s0, s1, s2, s3)
             iz = int(u64 & np.uint64(127))
             hz = np.int64(np.int32(np.uint32(u64 >> np.uint64(32))))
             if abs(hz) < zkn[iz]:
                 z = hz * zwn[iz]
             else:
+                xo_store(s, s0, s1, s2, s3)
                 z = zig_slow(s, hz, iz, zkn, zwn, zfn)
+                s0, s1, s2, s3 = xo_load(s)
             g = (v + M_r) * inv_span
             de = 0.0
             di = 0.0
@@ -313,8 +381,11 @@ def run_fixed(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m, 
         # 3. pending kicks
         if n_now > 0:
             fanout_tables(nsp, p, use_conn, fo_prob, fo_alias, fo_tab, w, pmf, w_small, w_large)
+        xo_store(s, s0, s1, s2, s3)
         apply_kicks(s, H, rel, pop, nsp, n_now, spikers, p, use_conn, conn, fo_tab, w)
+        s0, s1, s2, s3 = xo_load(s)
         n_smp = end_of_step(step, bin0, rate_steps, rate_counts, nsp, n_smp, rec_steps, V,
                             ref, H, pop, edges, hist, refc, kmean, kvar, do_coarse, cedges,
                             coarse, sizes)
+    xo_store(s, s0, s1, s2, s3)
     return n_spk, n_smp

@@ -129,13 +129,17 @@ def run_tauleap(V, ref, H, pop, sizes, exc, lam, p, S, tau, M, M_r, tau_r, tau_m
                         rr = binomial(s, h, rrel[pw])
                         s0, s1, s2, s3 = xo_load(s)
                     H[r, i] = h - rr
-                    if rr > 0:
-                        if exc[r]:
-                            ve += se[pw] * rr
-                        elif rr < W:
-                            v = -M_r + (v + M_r) * ipow[pw * W + rr]
+                    if exc[r]:
+                        ve += se[pw] * rr
+                    else:
+                        # v unchanged when rr = 0: an exact blend instead of a branch that
+                        # goes either way (P(rr > 0) ≈ 0.36 at the defaults)
+                        if rr < W:
+                            f = ipow[pw * W + rr]
                         else:
-                            v = -M_r + (v + M_r) * ipow[pw * W + 1] ** rr
+                            f = ipow[pw * W + 1] ** rr
+                        keep = 1.0 if rr > 0 else 0.0
+                        v = keep * (-M_r + (v + M_r) * f) + (1.0 - keep) * v
             if was_ref:
                 continue
             s0, s1, s2, s3, u = xo_uniform(s0, s1, s2, s3)
