@@ -66,7 +66,7 @@ REGIMES = ("lcy-homogeneous", "lcy-regular", "lcy-synchronized")
 SHORT = {r: r.split("-", 1)[1] for r in REGIMES}
 SOURCES = ("exact", "fixed-step", "MA", "MA-map", "fitted", "fitted-exact")
 #: batch lengths (ms) at which the network runs also record the batch-means SE of their rates,
-#: to show that the SE has reached its plateau at the ``batch_ms`` used (docs/cases/regimes.md)
+#: to show how the SE depends on the batch length (docs/cases/regimes.md)
 SE_BATCHES_MS = (10.0, 25.0, 50.0, 100.0, 200.0)
 #: the number of fit-rate comparisons made by the three ``fit-rates-*`` checks (3 regimes ×
 #: E, I): the family over which the false-failure probability is controlled
@@ -118,11 +118,13 @@ def rate_intervals(act, t_burn, batch_ms, level=0.95):
     batch j (:func:`simulate.observables.rate_variance` gives their sample variance s²),
 
     .. math::  \\mathrm{SE} = s / \\sqrt{J}, \\qquad
-               \bar r \\pm t_{J-1}\big(\tfrac{1+\\mathrm{level}}{2}\big)\\,\\mathrm{SE},
+               \\bar r \\pm t_{J-1}\\big(\\tfrac{1+\\mathrm{level}}{2}\\big)\\,\\mathrm{SE},
 
     valid when batches are longer than the correlation time of the population rate (then the
-    batch means are nearly independent; the case records the SE at several batch lengths to
-    show its plateau). ``rate_hz`` is the mean over the whole window.
+    batch means are nearly independent). The case records the SE at several batch lengths: in
+    the rhythmic LCY regimes it *falls* with the batch length (neighbouring batches are
+    anticorrelated), so 50-ms intervals are, if anything, too wide (docs/cases/regimes.md).
+    ``rate_hz`` is the mean over the whole window.
 
     Returns
     -------
@@ -158,7 +160,7 @@ def fit_rate_bound(tolerance, se_rel, n_batches, alpha=0.05, n_tests=N_FIT_TESTS
     (1 − alpha/n_tests) quantile, the probability that any of the ``n_tests`` comparisons of
     the case fails although the claim holds is ≤ alpha (Bonferroni):
 
-    .. math::  |e| \\le \\mathrm{tol} + t_{J-1}(1 - \alpha/n)\\,\\mathrm{SE}_{rel} .
+    .. math::  |e| \\le \\mathrm{tol} + t_{J-1}(1 - \\alpha/n)\\,\\mathrm{SE}_{rel} .
 
     The fitted model's own sampling error is part of what the claim is about (a model fitted
     on this run), so it is not budgeted. Returns ``(bound, c)``.
