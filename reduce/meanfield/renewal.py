@@ -182,13 +182,33 @@ def _bin_trains(n_trains, shape, cum, scale, cnt):
 
 
 @njit(cache=True)
+def _bin_source_trains(n_trains, src_t, src_ptr, period, cnt):
+    """Add ``n_trains`` input trains, each a randomly chosen recorded train (times in steps,
+    ``src_t[src_ptr[j]:src_ptr[j+1]]``, recorded over ``period`` steps) started at a uniform
+    random phase and repeated periodically, to the per-step counts ``cnt``."""
+    n_total = cnt.size
+    n_src = src_ptr.size - 1
+    for _ in range(n_trains):
+        j = int(np.random.random() * n_src)
+        u = np.random.random() * period
+        for k in range(src_ptr[j], src_ptr[j + 1]):
+            t = src_t[k] - u
+            if t < 0.0:
+                t += period
+            while t < n_total:
+                cnt[int(t)] += 1
+                t += period
+
+
+@njit(cache=True)
 def _drive_neurons(kind, fp, ref_steps, n_neurons, n_warm, n_steps, c_e, c_i, w_e, w_i,
-                   lam_x, w_x, poisson_in, nu_step, shape, cum, spk, ptr):
+                   lam_x, w_x, mode, nu_step, shape, cum, src_t, src_ptr, period, spk, ptr):
     """Simulate ``n_neurons`` independent model neurons for ``n_warm + n_steps`` steps.
 
     ``fp`` = (E_L, E_E, E_I, θ, V_r, e^{−dt/τ}). Recurrent input: ``c_e``, ``c_i`` trains of
-    ``nu_step`` spikes per step each, Poisson (``poisson_in``) or renewal with ISI shape
-    ``shape`` (mean 1; ``cum`` its cumulative sum); external: Poisson(``lam_x``) per step of
+    ``nu_step`` spikes per step each; ``mode`` 0: Poisson, 1: renewal with ISI shape
+    ``shape`` (mean 1; ``cum`` its cumulative sum), 2: recorded trains (``src_t``,
+    ``src_ptr``, ``period``; :func:`_bin_source_trains`); external: Poisson(``lam_x``) per step of
     weight ``w_x``. Spike steps after the warm-up (counted from its end) are written to
     ``spk``, neuron m's in ``spk[ptr[m]:ptr[m+1]]``. Returns False if ``spk`` overflowed.
     """
@@ -201,13 +221,19 @@ def _drive_neurons(kind, fp, ref_steps, n_neurons, n_warm, n_steps, c_e, c_i, w_
     lam_i = c_i * nu_step
     cap = spk.size
     k = 0
+    poisson_in = mode == 0
     for m in range(n_neurons):
         ptr[m] = k
-        if not poisson_in and nu_step > 0:
+        if mode == 1 and nu_step > 0:
             cnt_e[:] = 0
             cnt_i[:] = 0
             _bin_trains(c_e, shape, cum, scale, cnt_e)
             _bin_trains(c_i, shape, cum, scale, cnt_i)
+        elif mode == 2:
+            cnt_e[:] = 0
+            cnt_i[:] = 0
+            _bin_source_trains(c_e, src_t, src_ptr, period, cnt_e)
+            _bin_source_trains(c_i, src_t, src_ptr, period, cnt_i)
         v = v_r + (theta - v_r) * np.random.random()
         ref_end = -1
         for n in range(n_total):
@@ -267,6 +293,10 @@ class RenewalResponse:
     isi_ms : ndarray
         The pooled output ISIs, ms.
     wall_s : float
+    trains : tuple
+        ``(times_ms, ptr, t_rec_ms)``: the recorded output spike times, neuron m's in
+        ``times_ms[ptr[m]:ptr[m+1]]`` (time from the end of the warm-up), and the recorded
+        duration.
     """
 
     input: str
@@ -281,6 +311,7 @@ class RenewalResponse:
     n_isi: int
     isi_ms: np.ndarray = field(repr=False)
     wall_s: float = 0.0
+    trains: tuple = field(default=None, repr=False)
 
     def summary(self) -> dict:
         """The scalar fields as a dict (no ISI array)."""
@@ -476,7 +507,8 @@ class RenewalInputNeuron:
 
     def response(self, nu_in_hz: float, isi_shape=None, n_neurons: int = 500,
                  t_sim: float = 5000.0, t_warm: float = 200.0,
-                 cv_window_ms: float | None = None, seed: int = 0) -> RenewalResponse:
+                 cv_window_ms: float | None = None, seed: int = 0,
+                 source=None) -> RenewalResponse:
         """Output statistics of ``n_neurons`` independent neurons for one input law.
 
         Parameters
@@ -493,6 +525,11 @@ class RenewalInputNeuron:
         cv_window_ms : float, optional
             Also the mean per-window CV over consecutive windows of this length (≥ 5 spikes).
         seed : int
+        source : RenewalResponse, optional
+            Instead of resampled ISIs: each input train is one of ``source``'s recorded
+            output trains (chosen at random, random phase, repeated periodically), time-scaled
+            to the rate ``nu_in_hz``; keeps the serial correlations of the ISIs that
+            resampling destroys (``isi_shape`` must then be None).
 
         Returns
         -------
@@ -507,11 +544,26 @@ class RenewalInputNeuron:
             cv_window_ms = check_number("cv_window_ms", cv_window_ms, 0.0, t_sim,
                                         lo_open=True, unit="ms")
         dt = self.params["dt"]
-        if isi_shape is None:
-            shape, cum, poisson_in, cv_in = np.ones(2), np.cumsum(np.ones(2)), True, 1.0
+        src_t, src_ptr, period = np.zeros(1), np.zeros(2, np.int64), 1.0
+        if source is not None:
+            if isi_shape is not None:
+                raise ParameterError("give isi_shape or source, not both")
+            times, sptr, t_rec = source.trains
+            n_src = sptr.size - 1
+            rate_src = 1000.0 * times.size / (n_src * t_rec)
+            if times.size < 2 or nu_in_hz <= 0:
+                raise ParameterError(f"source: {times.size} recorded spikes cannot drive an "
+                                     f"input of {nu_in_hz:g} Hz")
+            stretch = rate_src / nu_in_hz       # times scaled so that the rate is nu_in
+            src_t = np.ascontiguousarray(times * stretch / self.params["dt"])
+            src_ptr = np.ascontiguousarray(sptr, dtype=np.int64)
+            period = t_rec * stretch / self.params["dt"]
+            shape, cum, mode, cv_in = np.ones(2), np.cumsum(np.ones(2)), 2, source.cv
+        elif isi_shape is None:
+            shape, cum, mode, cv_in = np.ones(2), np.cumsum(np.ones(2)), 0, 1.0
         else:
             shape, cum = _shape_of(isi_shape)
-            poisson_in, cv_in = False, float(shape.std() / shape.mean())
+            mode, cv_in = 1, float(shape.std() / shape.mean())
         n_steps = int(round(t_sim / dt))
         n_warm = int(round(t_warm / dt))
         ref_steps = int(round(self.params["tau_rp"] / dt))
@@ -523,17 +575,19 @@ class RenewalInputNeuron:
         t0 = time.perf_counter()
         _seed(int(seed))
         ok = _drive_neurons(kind, fp, ref_steps, n_neurons, n_warm, n_steps, c_e, c_i, w_e,
-                            w_i, lam_x, w_x, poisson_in, nu_step, shape, cum, spk, ptr)
+                            w_i, lam_x, w_x, mode, nu_step, shape, cum, src_t, src_ptr, period,
+                            spk, ptr)
         wall = time.perf_counter() - t0
         if not ok:     # cannot happen: at most one spike per ref_steps steps
             raise RuntimeError("renewal kernel: spike buffer overflow")
-        return _statistics(spk, ptr, n_neurons, n_steps, dt, cv_window_ms, "poisson"
-                           if poisson_in else "renewal", nu_in_hz, cv_in, wall)
+        return _statistics(spk, ptr, n_neurons, n_steps, dt, cv_window_ms,
+                           ("poisson", "renewal", "trains")[mode], nu_in_hz, cv_in, wall)
 
     def self_consistent(self, nu0_hz: float, gain=0.0, n_neurons: int = 500,
                         t_sim: float = 5000.0, t_warm: float = 200.0,
                         cv_window_ms: float | None = None, max_iter: int = 12,
-                        n_se: float = 3.0, seed: int = 0, log=None) -> RenewalResult:
+                        n_se: float = 3.0, seed: int = 0, log=None,
+                        inputs: str = "renewal") -> RenewalResult:
         """Iterate the renewal-input map from Poisson input at ``nu0_hz`` (module docstring).
 
         Parameters
@@ -554,6 +608,11 @@ class RenewalInputNeuron:
             Iteration k uses the k-th seed spawned from it.
         log : callable, optional
             Called with a one-line message after each iteration.
+        inputs : {"renewal", "trains"}
+            ``"renewal"``: input ISIs resampled independently from the output ISI pool (the
+            theory of the module docstring); ``"trains"``: the previous iteration's recorded
+            output trains themselves (:meth:`response` ``source``), which keeps their serial
+            ISI correlations — a variant to measure what the renewal assumption leaves out.
 
         Returns
         -------
@@ -563,6 +622,7 @@ class RenewalInputNeuron:
         max_iter = check_positive_int("max_iter", max_iter, 2, 1000)
         n_se = check_number("n_se", n_se, 0.0, 100.0, lo_open=True)
         seed = check_number("seed", seed, 0, 2**63 - 1, integer=True)
+        inputs = check_choice("inputs", inputs, ("renewal", "trains"))
         gfun = gain if callable(gain) else (lambda _nu, _g=float(gain): _g)
         seeds = [int(s.generate_state(1)[0]) for s in
                  np.random.SeedSequence(int(seed)).spawn(max_iter)]
@@ -571,7 +631,9 @@ class RenewalInputNeuron:
         hist, shape, prev, converged, msg = [], None, None, False, ""
         dcv, ratios, tail, isi0 = [], [], math.nan, None
         for k in range(max_iter):
-            r = self.response(nu_in, shape, n_neurons, t_sim, t_warm, cv_window_ms, seeds[k])
+            r = self.response(nu_in, shape if inputs == "renewal" else None, n_neurons,
+                              t_sim, t_warm, cv_window_ms, seeds[k],
+                              source=prev if inputs == "trains" else None)
             row = {"iteration": k, **r.summary()}
             hist.append(row)
             if k == 0:
@@ -617,6 +679,7 @@ class RenewalInputNeuron:
                              {"model": self.model, **self.params, "n_neurons": n_neurons,
                               "t_sim": t_sim, "t_warm": t_warm, "cv_window_ms": cv_window_ms,
                               "max_iter": max_iter, "n_se": n_se, "seed": seed,
+                              "inputs": inputs,
                               "nu0_hz": float(nu0_hz)}, tail, isi0)
 
 
@@ -657,7 +720,8 @@ def _statistics(spk, ptr, n_neurons, n_steps, dt, cv_window_ms, kind, nu_in, cv_
                                None, 5)
             cvw, cvw_se = s["cv"], s["se"]
     return RenewalResponse(kind, float(nu_in), float(cv_in), rate, rate_se, cv, cv_se,
-                           cvw, cvw_se, int(isi.size), isi, wall)
+                           cvw, cvw_se, int(isi.size), isi, wall,
+                           (t.copy(), ptr.copy(), float(t_rec)))
 
 
 # ----------------------------------------------------------------------------- wrappers
