@@ -29,7 +29,7 @@ Two schemes (``scheme`` of :meth:`FittedMarkovModel.chain`):
       (stays with 1 − Σ_b P_ab): a multinomial draw per (Q, a), sequential binomials. A row
       with Σ_b P_ab > 1 (regression rates fitted column by column do not add up to at most 1
       outside the data, and capped log-rates can reach 10/τ) is scaled to Σ = 1; the number of
-      such row-steps is reported (``ChainRun.rows_scaled``);
+      neuron-steps in such rows is reported (``ChainRun.rows_scaled``);
     - pending kicks of pathway QR: K ← max(0, K − D + B), D ~ Poisson(K τ/τ_QR) the released
       kicks (the sum over neurons of the network's per-neuron Poisson(H τ/τ_QR), K from the
       start of the step) and B ~ Binomial(N_Q s_R, p_QR) the new kicks of the s_R spikes of R
@@ -167,21 +167,19 @@ def _features_z(n_frac, K_frac, n_pop, n_states, n_z, kick_m):
 
 
 @njit(cache=True)
-def _row_probabilities(r, tau, row_ptr, row_cols, prob):
-    """P_c = r_c τ for every column, each row (Q, a) scaled to Σ_b P_ab ≤ 1; returns the
-    number of rows that had to be scaled."""
-    n_scaled = 0
+def _row_probabilities(r, tau, row_ptr, row_cols, prob, scaled):
+    """P_c = r_c τ for every column, each row (Q, a) scaled to Σ_b P_ab ≤ 1 (``scaled[k]``
+    marks the rows that had to be)."""
     for k in range(row_ptr.shape[0] - 1):
         tot = 0.0
         for i in range(row_ptr[k], row_ptr[k + 1]):
             c = row_cols[i]
             prob[c] = r[c] * tau
             tot += prob[c]
+        scaled[k] = tot > 1.0
         if tot > 1.0:
-            n_scaled += 1
             for i in range(row_ptr[k], row_ptr[k + 1]):
                 prob[row_cols[i]] /= tot
-    return n_scaled
 
 
 @njit(cache=True)
@@ -205,6 +203,7 @@ def _step_kernel(n0, K0, n_steps, steps_per_bin, occ_every, tau, seed, n_pop, n_
     kf = np.zeros(J)
     n_events = 0
     rows_scaled = 0
+    scaled = np.zeros(row_ptr.shape[0] - 1, np.bool_)
     for step in range(n_steps):
         if step % (steps_per_bin * occ_every) == 0:
             occ_rec[step // (steps_per_bin * occ_every)] = n
@@ -215,12 +214,14 @@ def _step_kernel(n0, K0, n_steps, steps_per_bin, occ_every, tau, seed, n_pop, n_
             kf[j] = K[j] / sizes[kick_tgt[j]]
         z = _features_z(nf, kf, n_pop, n_states, n_z, kick_m)
         r = _rates(z, coef, col_feat, feat_z, feat_z2, mu, sd, eta0)
-        rows_scaled += _row_probabilities(r, tau, row_ptr, row_cols, prob)
+        _row_probabilities(r, tau, row_ptr, row_cols, prob, scaled)
         delta[:, :] = 0
         spk[:] = 0
         for k in range(row_ptr.shape[0] - 1):
             c0 = row_cols[row_ptr[k]]
             left = n[col_pop[c0], col_from[c0]]
+            if scaled[k]:
+                rows_scaled += left
             rest = 1.0
             for i in range(row_ptr[k], row_ptr[k + 1]):
                 if left <= 0:
@@ -272,12 +273,13 @@ def _map_kernel(x0, m0, n_steps, tau, n_pop, n_states, n_z, sizes, col_pop, col_
     C = coef.shape[0]
     J = kick_m.shape[0]
     prob = np.zeros(C)
+    scaled = np.zeros(row_ptr.shape[0] - 1, np.bool_)
     out = np.zeros((n_steps, n_pop))
     xn = np.zeros((n_pop, n_states))
     for step in range(n_steps):
         z = _features_z(x, m, n_pop, n_states, n_z, kick_m)
         r = _rates(z, coef, col_feat, feat_z, feat_z2, mu, sd, eta0)
-        _row_probabilities(r, tau, row_ptr, row_cols, prob)
+        _row_probabilities(r, tau, row_ptr, row_cols, prob, scaled)
         xn[:, :] = x
         for c in range(C):
             q = col_pop[c]
@@ -321,8 +323,8 @@ class ChainRun:
     scheme : str
         ``"exact"`` or ``"step"``.
     rows_scaled : int
-        Scheme "step": number of (step, population, state) rows whose probabilities
-        Σ_b r_ab τ exceeded 1 and were scaled to 1 (0 for "exact").
+        Scheme "step": number of neuron-steps spent in a row (population, state) whose
+        probabilities Σ_b r_ab τ exceeded 1 and were scaled to 1 (0 for "exact").
     """
 
     def __init__(self, t, dt, spikes, occupancy, occ_dt, sizes, n_events, t_burn=0.0,

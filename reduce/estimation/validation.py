@@ -18,6 +18,10 @@ Closed loop (free-running reduced model against the network, never one-step-ahea
 - :func:`variance_vs_window`: the rate variance at several bin widths;
 - :func:`one_step_check`: the model's one-step prediction of the spike counts given the data's
   own states (dispersion of the residuals over windows, calibration by quantile groups);
+- :func:`step_vs_continuous`: at the data's own states, the spikes of one step of the
+  discrete-time chain (probabilities P(τ) = r τ) against those of the continuous-time chain
+  with the same rates over the same τ (expm(τ Q)); the cause of the continuous chain's low
+  variance, see docs/estimation.md;
 - :func:`compare_statistics`: relative differences of two such summaries.
 """
 
@@ -36,6 +40,7 @@ __all__ = [
     "activity_statistics",
     "variance_vs_window",
     "one_step_check",
+    "step_vs_continuous",
     "compare_statistics",
 ]
 
@@ -259,30 +264,13 @@ def one_step_check(trajectory, model, pop="E", t_burn=0.0, windows=(1, 10),
 
     Only features of the model's own kinds are evaluated (user features must be registered).
     """
-    from .coarse import as_coarse_graining
-    from .features import Feature, sample_feature
-
     if pop not in model.populations:
         raise ParameterError(f"pop = {pop!r} is not one of {model.populations}")
     if by is not None and by not in model.feature_names:
         raise ParameterError(f"by = {by!r} is not one of the model's features "
                              f"{model.feature_names}")
-    lut = as_coarse_graining(model.coarse_graining).lookup(np.asarray(trajectory["bins/coarse"]))
-    st = np.asarray(trajectory["samples/t"], float)
-    k0 = int(np.searchsorted(st, t_burn - 1e-9))
-    L = int(round(model.lag / float(st[1] - st[0])))
-    red = lut[np.asarray(trajectory["coarse"][k0:])]
+    red, occ_frac, X, Z, L = _data_features(trajectory, model, t_burn)
     S = len(model.labels)
-    occ_frac = {}
-    for q in model.populations:
-        off, n = trajectory.offsets[q], trajectory.sizes[q]
-        rq = red[:, off:off + n]
-        occ_frac[q] = np.stack([(rq == s).sum(axis=1) for s in range(S)], axis=1) / n
-    X = np.column_stack([
-        np.asarray(sample_feature(Feature(name), trajectory, occ_frac, model.labels,
-                                  model.rate_tau), float)[-len(red):]
-        for name in model.feature_names]) if model.feature_names else np.zeros((len(red), 0))
-    Z = (X - np.asarray(model.feature_mean)) / np.asarray(model.feature_sd)
     qi = model.populations.index(pop)
     off, n = trajectory.offsets[pop], trajectory.sizes[pop]
     rq = red[:, off:off + n]
@@ -301,6 +289,35 @@ def one_step_check(trajectory, model, pop="E", t_burn=0.0, windows=(1, 10),
         m = occ_frac[pop][:T, a] * n * P
         mu += m
         mup += m * P
+    return _one_step_summary(obs, mu, mup, windows, n_deciles, by, X, model, T)
+
+
+def _data_features(trajectory, model, t_burn):
+    """Reduced states (T, N), occupancy fractions per population, features X and their
+    standardised values Z at every sample after ``t_burn``, and the lag in samples."""
+    from .coarse import as_coarse_graining
+    from .features import Feature, sample_feature
+
+    lut = as_coarse_graining(model.coarse_graining).lookup(np.asarray(trajectory["bins/coarse"]))
+    st = np.asarray(trajectory["samples/t"], float)
+    k0 = int(np.searchsorted(st, t_burn - 1e-9))
+    L = int(round(model.lag / float(st[1] - st[0])))
+    red = lut[np.asarray(trajectory["coarse"][k0:])]
+    S = len(model.labels)
+    occ_frac = {}
+    for q in model.populations:
+        off, n = trajectory.offsets[q], trajectory.sizes[q]
+        rq = red[:, off:off + n]
+        occ_frac[q] = np.stack([(rq == s).sum(axis=1) for s in range(S)], axis=1) / n
+    X = np.column_stack([
+        np.asarray(sample_feature(Feature(name), trajectory, occ_frac, model.labels,
+                                  model.rate_tau), float)[-len(red):]
+        for name in model.feature_names]) if model.feature_names else np.zeros((len(red), 0))
+    Z = (X - np.asarray(model.feature_mean)) / np.asarray(model.feature_sd)
+    return red, occ_frac, X, Z, L
+
+
+def _one_step_summary(obs, mu, mup, windows, n_deciles, by, X, model, T):
     res = obs - mu
     out = {"mean_observed": float(obs.mean()), "mean_predicted": float(mu.mean()),
            "binomial_reference": float(1.0 - mup.sum() / mu.sum()), "dispersion": {}}
@@ -318,6 +335,84 @@ def one_step_check(trajectory, model, pop="E", t_burn=0.0, windows=(1, 10),
                     else float("nan")))
     out["calibration"] = cal
     return out
+
+
+def step_vs_continuous(trajectory, model, pop="E", t_burn=0.0, every=10,
+                       peak_fraction=0.1) -> dict:
+    """One step τ of the two finite-N schemes from the trajectory's own states.
+
+    At every ``every``-th sample t after ``t_burn``, with the model's (capped) rates
+    r_ab(x_t) at the data's features, the expected spikes of population ``pop`` in [t, t + τ)
+
+    - of the step scheme: μ_t = Σ_a n_a(t) P̃_aR, P_ab = r_ab τ with rows scaled to
+      Σ_b P_ab ≤ 1 (as :func:`reduce.estimation.chain.simulate_chain`, ``scheme="step"``);
+    - of the continuous-time chain with the same frozen rates:
+      ν_t = Σ_{a≠R} n_a(t) [expm(τ Q)]_aR, Q = r − diag(Σ_b r_ab).
+
+    For small P the two agree to first order (expm(τQ) = I + τQ + O(τ²)); where a row's exit
+    probability s_a = Σ_b P_ab is of order one (multi-bin jumps and firing of the bins near
+    threshold during an MFE) the continuous chain lets only 1 − e^{−s_a} of the neurons leave
+    within τ. Returned: Σν/Σμ over all samples and over the samples with the largest
+    ``peak_fraction`` of μ (MFE peaks), the observed count C over the same samples, the share
+    of μ from rows with s_a > 0.5 and s_a > 1, and the share of the neuron-steps whose row has
+    s_a > 1 (the rows the step chain scales) with their mean s_a.
+    """
+    from scipy.linalg import expm
+
+    from .ode_kernels import log_rate_cap
+
+    if pop not in model.populations:
+        raise ParameterError(f"pop = {pop!r} is not one of {model.populations}")
+    red, occ_frac, _, Z, L = _data_features(trajectory, model, t_burn)
+    S = len(model.labels)
+    qi = model.populations.index(pop)
+    off, n = trajectory.offsets[pop], trajectory.sizes[pop]
+    rq = red[:, off:off + n]
+    T = len(rq) - L
+    idx = np.arange(0, T, max(1, int(every)))
+    obs = ((rq[L:] == S - 1) & (rq[:T] != S - 1)).sum(axis=1).astype(float)[idx]
+    tau = float(model.lag)
+    eta0 = model.structure().eta0
+    cols = [c for c, (qq, _a, _b) in enumerate(model.keys) if qq == qi]
+    mu, nu = np.zeros(len(idx)), np.zeros(len(idx))
+    mu_s05, mu_s1, expo_s1, s_sum_s1, expo = 0.0, 0.0, 0.0, 0.0, 0.0
+    for j, t in enumerate(idx):
+        R = np.zeros((S, S))
+        for c in cols:
+            _, a, b = model.keys[c]
+            eta = float(model.coef[c, 0])
+            for k, g in enumerate(model.col_feat[c]):
+                if g >= 0:
+                    eta += float(model.coef[c, k + 1]) * Z[t, g]
+            R[a, b] = np.exp(log_rate_cap(eta, eta0)[0])
+        nt = occ_frac[pop][t] * n
+        P = R * tau
+        srow = P.sum(axis=1)
+        Ps = P / np.maximum(srow, 1.0)[:, None]
+        contrib = nt * Ps[:, S - 1]
+        contrib[S - 1] = 0.0
+        mu[j] = contrib.sum()
+        mu_s05 += contrib[srow > 0.5].sum()
+        mu_s1 += contrib[srow > 1.0].sum()
+        expo += nt[:S - 1].sum()
+        big = srow[:S - 1] > 1.0
+        expo_s1 += nt[:S - 1][big].sum()
+        s_sum_s1 += (nt[:S - 1][big] * srow[:S - 1][big]).sum()
+        Q = R - np.diag(R.sum(axis=1))
+        E = expm(tau * Q)
+        nu[j] = (nt[:S - 1] * E[:S - 1, S - 1]).sum()
+    top = mu >= np.quantile(mu, 1.0 - peak_fraction)
+    return {
+        "samples": int(len(idx)),
+        "continuous_over_step_all": float(nu.sum() / mu.sum()),
+        "continuous_over_step_peaks": float(nu[top].sum() / mu[top].sum()),
+        "observed_over_step_all": float(obs.sum() / mu.sum()),
+        "observed_over_step_peaks": float(obs[top].sum() / mu[top].sum()),
+        "share_of_spikes_from_rows_s_gt_0.5": float(mu_s05 / mu.sum()),
+        "share_of_spikes_from_rows_s_gt_1": float(mu_s1 / mu.sum()),
+        "share_of_neuron_steps_s_gt_1": float(expo_s1 / expo),
+        "mean_s_of_rows_s_gt_1": float(s_sum_s1 / expo_s1) if expo_s1 > 0 else float("nan"),
+    }
 
 
 def compare_statistics(model_stats: dict, network_stats: dict) -> dict:
