@@ -80,7 +80,8 @@ def bin_index(edges, v):
 
 @njit(cache=True)
 def bin_lookup(edges):
-    """Lookup table for :func:`bin_fast`: cells of width g = the narrowest bin, starting at
+    """Lookup table for :func:`bin_fast`: cells of width g = the narrowest bin (but at least
+    1/4096 of the range, so that a very narrow bin cannot blow the table up), starting at
     ``edges[0]``; entry c is the :func:`bin_index` of the cell's left end.
 
     Returns ``(lut, inv_g)``.
@@ -89,6 +90,7 @@ def bin_lookup(edges):
     g = edges[1] - edges[0]
     for k in range(1, nb):
         g = min(g, edges[k + 1] - edges[k])
+    g = max(g, (edges[nb] - edges[0]) / 4096.0)
     n_cell = int((edges[nb] - edges[0]) / g) + 2
     lut = np.empty(n_cell, np.int64)
     for c in range(n_cell):
@@ -99,9 +101,10 @@ def bin_lookup(edges):
 @njit(cache=True, inline="always")
 def bin_fast(edges, lut, inv_g, v):
     """:func:`bin_index` (same result for every v) by table lookup: the cell of v gives a
-    bin at most one or two edges away (cells are no wider than the narrowest bin), which
-    the two loops correct — so rounding in the cell index cannot change the answer. A binary
-    search over 35 bins costs about five unpredictable branches per neuron."""
+    bin at most one or two edges away (cells are no wider than the narrowest bin, unless
+    that is below 1/4096 of the range), which the two loops correct — so rounding in the
+    cell index cannot change the answer. A binary search over 35 bins costs about five
+    unpredictable branches per neuron."""
     nb = edges.shape[0] - 1
     c = int((v - edges[0]) * inv_g)
     if c < 0:
