@@ -270,8 +270,23 @@ def _drive_neurons(kind, fp, ref_steps, n_neurons, n_warm, n_steps, c_e, c_i, w_
 
 
 # ----------------------------------------------------------------------------- results
+_STATS = ("rate_hz", "rate_se_hz", "cv", "cv_se", "cv_window", "cv_window_se")
+
+
 @dataclass(frozen=True)
-class RenewalResponse:
+class _Stats:
+    """Output statistics shared by :class:`RenewalResponse` and :class:`RenewalResult`."""
+
+    rate_hz: float
+    rate_se_hz: float
+    cv: float
+    cv_se: float
+    cv_window: float
+    cv_window_se: float
+
+
+@dataclass(frozen=True)
+class RenewalResponse(_Stats):
     """Output statistics of M independent model neurons for one kind of input.
 
     Attributes
@@ -299,29 +314,22 @@ class RenewalResponse:
         duration.
     """
 
-    input: str
-    nu_in_hz: float
-    cv_in: float
-    rate_hz: float
-    rate_se_hz: float
-    cv: float
-    cv_se: float
-    cv_window: float
-    cv_window_se: float
-    n_isi: int
-    isi_ms: np.ndarray = field(repr=False)
+    input: str = ""
+    nu_in_hz: float = math.nan
+    cv_in: float = math.nan
+    n_isi: int = 0
+    isi_ms: np.ndarray = field(default=None, repr=False)
     wall_s: float = 0.0
     trains: tuple = field(default=None, repr=False)
 
     def summary(self) -> dict:
         """The scalar fields as a dict (no ISI array)."""
-        return {k: getattr(self, k) for k in ("input", "nu_in_hz", "cv_in", "rate_hz",
-                                              "rate_se_hz", "cv", "cv_se", "cv_window",
-                                              "cv_window_se", "n_isi", "wall_s")}
+        return {k: getattr(self, k) for k in ("input", "nu_in_hz", "cv_in", *_STATS, "n_isi",
+                                              "wall_s")}
 
 
 @dataclass(frozen=True)
-class RenewalResult:
+class RenewalResult(_Stats):
     """Result of the self-consistent renewal iteration.
 
     Attributes
@@ -346,17 +354,11 @@ class RenewalResult:
         Pooled output ISIs of iteration 0 (Poisson input: the white-noise-like reference).
     """
 
-    rate_hz: float
-    rate_se_hz: float
-    cv: float
-    cv_se: float
-    cv_window: float
-    cv_window_se: float
-    converged: bool
-    message: str
-    criterion: str
-    history: list
-    isi_ms: np.ndarray = field(repr=False)
+    converged: bool = False
+    message: str = ""
+    criterion: str = ""
+    history: list = field(default_factory=list)
+    isi_ms: np.ndarray = field(default=None, repr=False)
     params: dict = field(default_factory=dict, repr=False)
     cv_tail: float = math.nan
     isi_poisson_ms: np.ndarray = field(default=None, repr=False)
@@ -372,9 +374,7 @@ class RenewalResult:
 
     def summary(self) -> dict:
         """JSON-friendly dict of the scalar results and the history."""
-        return {"rate_hz": self.rate_hz, "rate_se_hz": self.rate_se_hz, "cv": self.cv,
-                "cv_se": self.cv_se, "cv_window": self.cv_window,
-                "cv_window_se": self.cv_window_se, "converged": self.converged,
+        return {**{k: getattr(self, k) for k in _STATS}, "converged": self.converged,
                 "cv_tail": self.cv_tail,
                 "message": self.message, "criterion": self.criterion,
                 "history": list(self.history)}
@@ -673,14 +673,14 @@ class RenewalInputNeuron:
             msg = (f"not converged after {max_iter} iterations (criterion: {crit}); raise "
                    "max_iter or n_neurons")
         last = r
-        return RenewalResult(last.rate_hz, last.rate_se_hz, last.cv, last.cv_se,
-                             last.cv_window, last.cv_window_se, converged, msg, crit, hist,
-                             last.isi_ms,
-                             {"model": self.model, **self.params, "n_neurons": n_neurons,
-                              "t_sim": t_sim, "t_warm": t_warm, "cv_window_ms": cv_window_ms,
-                              "max_iter": max_iter, "n_se": n_se, "seed": seed,
-                              "inputs": inputs,
-                              "nu0_hz": float(nu0_hz)}, tail, isi0)
+        return RenewalResult(
+            **{k: getattr(last, k) for k in _STATS}, converged=converged, message=msg,
+            criterion=crit, history=hist, isi_ms=last.isi_ms, cv_tail=tail,
+            isi_poisson_ms=isi0,
+            params={"model": self.model, **self.params, "n_neurons": n_neurons,
+                    "t_sim": t_sim, "t_warm": t_warm, "cv_window_ms": cv_window_ms,
+                    "max_iter": max_iter, "n_se": n_se, "seed": seed, "inputs": inputs,
+                    "nu0_hz": float(nu0_hz)})
 
 
 def _statistics(spk, ptr, n_neurons, n_steps, dt, cv_window_ms, kind, nu_in, cv_in, wall):
@@ -719,9 +719,9 @@ def _statistics(spk, ptr, n_neurons, n_steps, dt, cv_window_ms, kind, nu_in, cv_
                                 {"all": n_neurons * n_win}), "all", 0.0, cv_window_ms,
                                None, 5)
             cvw, cvw_se = s["cv"], s["se"]
-    return RenewalResponse(kind, float(nu_in), float(cv_in), rate, rate_se, cv, cv_se,
-                           cvw, cvw_se, int(isi.size), isi, wall,
-                           (t.copy(), ptr.copy(), float(t_rec)))
+    return RenewalResponse(rate, rate_se, cv, cv_se, cvw, cvw_se, input=kind,
+                           nu_in_hz=float(nu_in), cv_in=float(cv_in), n_isi=int(isi.size),
+                           isi_ms=isi, wall_s=wall, trains=(t.copy(), ptr.copy(), float(t_rec)))
 
 
 # ----------------------------------------------------------------------------- wrappers
