@@ -122,8 +122,20 @@ def bench_fit(t_end=2000.0, bootstrap=100, workers=2, features="kicks"):
     if bootstrap:
         est_b = TransitionRateEstimator("ma", features=features, t_burn=200.0,
                                         bootstrap=bootstrap, workers=workers)
+        # CPU of this process and of the worker processes (reaped when the pool closes):
+        # on a shared machine (CPU self + children) / workers is the wall time the bootstrap
+        # would take on `workers` free cores
+        t0, w0, l0 = os.times(), time.perf_counter(), os.getloadavg()
         est_b.fit([tr])
-        out["bootstrap"] = {"replicates": bootstrap, "workers": workers, **est_b.timings}
+        t1 = os.times()
+        cpu_self = t1.user + t1.system - t0.user - t0.system
+        cpu_children = (t1.children_user + t1.children_system - t0.children_user
+                        - t0.children_system)
+        out["bootstrap"] = {"replicates": bootstrap, "workers": workers, **est_b.timings,
+                            "wall_s": time.perf_counter() - w0, "cpu_self_s": cpu_self,
+                            "cpu_workers_s": cpu_children,
+                            "free_core_wall_estimate_s": (cpu_self + cpu_children) / workers,
+                            "load_avg_start": l0, "load_avg_end": os.getloadavg()}
     return out
 
 

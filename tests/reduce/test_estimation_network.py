@@ -40,25 +40,32 @@ def test_fitted_ode_rates_within_5_percent_of_the_network(fitted_default):
 
 
 def test_fitted_chain_rates_variance_and_spectral_peak(fitted_default):
-    """The finite-N chain (N_E = 300, N_I = 100, 1000 ms) of the kicks2 model against the
-    network it was fitted on: mean rates within 5% (chain statistical error over 800 ms:
-    < 1%; budget 5% as for the ODE). Rate variance (1-ms bins): the issue's target is 20%;
-    measured over the fits and chain runs of docs/estimation.md the chain's variance is
-    between -29% and +0% of the network's (E mostly within 20%, I not), and one 800-ms chain
-    run scatters by several percent -- so what is asserted is what held in all of them:
-    within 30%. Spectral peak within two 2-Hz grid steps of the network's (measured 62-66 Hz
-    against 66 Hz)."""
+    """The finite-N chain (default scheme "step": discrete time with the lag as step;
+    N_E = 300, N_I = 100, 3000 ms) of the kicks2 model against the network it was fitted on.
+
+    Mean rates within 5 % (chain statistical error over 2.8 s: < 1 %; budget 5 % as for the
+    ODE). Rate variance (1-ms bins) within the issue's 20 %. Margin: over 8 independent fits
+    x 4 chain seeds (benchmarks/estimation_chain_fluct.py, docs/estimation.md) the step
+    chain's relative error was -5.2 % (95 % CI -6.6 to -3.9) for E and -2.2 % (-4.7 to +0.2)
+    for I. One comparison (one network run of 2.7 s, one chain run of 2.8 s) scatters
+    around that mean: over the 32 single comparisons sd 2.4 % (E) and 3.7 % (I), range
+    -11.2 to -1.3 % (E) and -9.8 to +5.5 % (I) (the network's own variance estimate scatters
+    by 1.7 % / 2.6 % between runs, one chain run by 2.1 % / 2.8 %). The 20 % bound is 6 sd
+    (E) and 4.8 sd (I) from the expected value: a failure means the chain or the
+    fit changed, not bad luck. Spectral peak within two 2-Hz grid steps of the network's
+    (measured: 0 to 2.5 Hz below)."""
     from reduce.estimation.validation import activity_statistics
 
     tr, m = fitted_default
-    run = m.chain().run(1000.0, seed=5, dt=0.1, t_burn=200.0)
+    run = m.chain().run(3000.0, seed=5, dt=0.1, t_burn=200.0)
+    assert run.scheme == "step"
     for q in ("E", "I"):
         assert abs(run.rates_hz[q] - tr.rates_hz[q]) / tr.rates_hz[q] < 0.05
     s_net = {q: activity_statistics(tr, q, t_burn=300.0) for q in ("E", "I")}
     s_ch = {q: activity_statistics(run, q, t_burn=200.0) for q in ("E", "I")}
     rel = {q: s_ch[q]["rate_var_hz2"] / s_net[q]["rate_var_hz2"] - 1 for q in ("E", "I")}
     for q in ("E", "I"):
-        assert abs(rel[q]) < 0.3, (rel, s_ch, s_net)
+        assert abs(rel[q]) < 0.2, (rel, s_ch, s_net)
     assert abs(s_ch["E"]["peak_hz"] - s_net["E"]["peak_hz"]) <= 4.0 + 1e-9, (s_ch, s_net)
 
 
