@@ -198,3 +198,26 @@ def test_trains_input_of_poisson_trains_equals_poisson_input():
     src2 = replace(ref, trains=(np.concatenate(reg), rptr, t_rec))
     out2 = nrn.response(30.0, None, n_neurons=100, t_sim=2000.0, seed=23, source=src2)
     assert ref.cv - out2.cv > 10 * math.hypot(out2.cv_se, ref.cv_se)
+
+
+def test_current_poisson_input_matches_network_kernel():
+    """Current-based neuron, Poisson input without inhibition (γ = 0): the same law as
+    simulate.CurrentLIFNetwork(recurrent=False) with nu_x = ν_X + ν — a second implementation
+    on the same grid, so no systematic budget: 4 combined SEs on rate and windowed CV."""
+    from simulate import CurrentLIFNetwork
+    from simulate.spike_stats import isi_cv_summary, rate_distribution
+
+    nu_x, nu, n, t_end, t0 = 6.0, 5.0, 150, 2200.0, 200.0
+    nrn = RenewalInputNeuron("current", g=5.0, gamma=0.0, nu_x=nu_x)
+    r = nrn.response(nu, None, n_neurons=n, t_sim=t_end - t0, t_warm=t0, seed=7,
+                     cv_window_ms=t_end - t0)
+    net = CurrentLIFNetwork(n_e=n, n_i=1, K=1000, recurrent=False, nu_x=nu_x + nu)
+    traj = net.run(t_end, seed=8, progress=False, record_dt=10.0)
+    sel = traj["spikes/i"] < n
+    sim = (traj["spikes/t"][sel], traj["spikes/i"][sel], {"E": n})
+    rates = rate_distribution(sim, t0, t_end)["E"]
+    m2, s2 = rates.mean(), rates.std(ddof=1) / math.sqrt(n)
+    assert 10.0 < m2 < 100.0
+    assert abs(r.rate_hz - m2) <= 4 * math.hypot(r.rate_se_hz, s2)
+    cv_net = isi_cv_summary(sim, "E", t0, t_end, None, 5)
+    assert abs(r.cv_window - cv_net["cv"]) <= 4 * math.hypot(r.cv_window_se, cv_net["se"])
