@@ -193,7 +193,7 @@ class GammaCase(CaseStudy):
     quick_skips = {
         "ma-rates-sweep": "the p_ei sweep is reduced to the case's p_ei alone",
         "ma-cycle-pd": "the cycle branch is cut to cyc_max_points = 4 near the Hopf point",
-        "ma-cycle-mesh": "no mesh check (cyc_mesh_check = False)",
+        "ma-cycle-mesh": "the mesh check is off in quick runs (cyc_mesh_check = False)",
     }
     steps = (
         Step("simulate", "step_simulate",
@@ -531,6 +531,9 @@ class GammaCase(CaseStudy):
         ax.legend(fontsize=7)
         ctx.figure("delta_m", fig, data)
         made.append("delta_m")
+        if ctx.has("cycles"):
+            _cycles_figure(ctx, plt)
+            made.append("cycles")
 
         ctx.table("observables", _observable_table(an))
         if ctx.has("reduce"):
@@ -838,6 +841,52 @@ def _cycle_special(sp) -> dict:
     return out
 
 
+def _leading_multiplier(mults):
+    """Per orbit, the non-trivial Floquet multiplier of largest modulus (the trivial one is
+    the multiplier nearest 1 among the leading four)."""
+    out = []
+    for row in np.atleast_2d(np.asarray(mults, complex)):
+        keep = np.delete(row, int(np.argmin(np.abs(row - 1.0))))
+        out.append(keep[int(np.argmax(np.abs(keep)))])
+    return np.asarray(out, complex)
+
+
+def _cycles_figure(ctx, plt):
+    """Period and leading non-trivial Floquet multiplier of every continued cycle branch over
+    p_ei (solid stable, dashed unstable; PD/LPC marked): where the MFE cycle of the MA loses
+    stability and through which multiplier (−1: period doubling)."""
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(5, 5), sharex=True)
+    data = {}
+    for j, b in enumerate(ctx.result("cycles")["branches"]):
+        key = b["label"].replace(" ", "_")
+        x, st = np.asarray(b["p_ei"], float), np.asarray(b["stable"], bool)
+        mu = _leading_multiplier(b["multipliers_lead"])
+        _plot_branch(a1, x, b["periods"], st, color=f"C{j}", label=b["label"])
+        _plot_branch(a2, x, mu.real, st, color=f"C{j}", label=f"Re μ, {b['label']}")
+        a2.plot(x, np.abs(mu), ":", color=f"C{j}", lw=0.8, label=f"|μ|, {b['label']}")
+        data[f"p_ei_{key}"], data[f"period_ms_{key}"] = x, b["periods"]
+        data[f"mu_re_{key}"], data[f"mu_abs_{key}"] = mu.real, np.abs(mu)
+        data[f"stable_{key}"] = st.astype(int)
+        _mark_cycle_points(a1, b)
+    for y in (-1.0, 1.0):
+        a2.axhline(y, color="0.5", lw=0.5)
+    a1.set_ylabel("period (ms)")
+    a2.set_ylabel("leading non-trivial multiplier")
+    a2.set_xlabel("p_ei")
+    a1.legend(fontsize=7)
+    a2.legend(fontsize=6)
+    ctx.figure("cycles", fig, data)
+
+
+def _mark_cycle_points(ax, cyc):
+    """Dotted vertical lines, labelled, at the PD, LPC and NS points of a cycle summary."""
+    for sp in cyc.get("special", ()):
+        if sp["kind"] in ("PD", "LPC", "NS"):
+            ax.axvline(sp["p_ei"], color="r", lw=0.6, ls=":")
+            ax.annotate(sp["kind"], (sp["p_ei"], ax.get_ylim()[1]), fontsize=7, color="r",
+                        va="top")
+
+
 def _plot_cycle_extremes(ax, cyc, data, color="C2"):
     """Min and max of each rate output over the orbits of a cycle branch (a
     :func:`_cycle_summary`), solid where stable, dashed where unstable; PD/LPC/NS marked."""
@@ -854,11 +903,7 @@ def _plot_cycle_extremes(ax, cyc, data, color="C2"):
         data[f"p_ei_cycles_{key}"] = x
         data[f"{k}_max_cycles_{key}"], data[f"{k}_min_cycles_{key}"] = ymax, ymin
         data[f"stable_cycles_{key}"] = st.astype(int)
-    for sp in cyc.get("special", ()):
-        if sp["kind"] in ("PD", "LPC", "NS"):
-            ax.axvline(sp["p_ei"], color="r", lw=0.6, ls=":")
-            ax.annotate(sp["kind"], (sp["p_ei"], ax.get_ylim()[1]), fontsize=7, color="r",
-                        va="top")
+    _mark_cycle_points(ax, cyc)
 
 
 def _plot_cycle_delta_m(ax, cyc, data, color="C0"):
@@ -881,11 +926,7 @@ def _plot_cycle_delta_m(ax, cyc, data, color="C0"):
     ax.plot(xs[st], ys[st], ".", ms=3, color=color, label=f"MA cycles {lab}, stable")
     ax.plot(xs[~st], ys[~st], ".", ms=2, color=color, alpha=0.35,
             label=f"MA cycles {lab}, unstable")
-    for sp in cyc.get("special", ()):
-        if sp["kind"] in ("PD", "LPC", "NS"):
-            ax.axvline(sp["p_ei"], color="r", lw=0.6, ls=":")
-            ax.annotate(sp["kind"], (sp["p_ei"], ax.get_ylim()[1]), fontsize=7, color="r",
-                        va="top")
+    _mark_cycle_points(ax, cyc)
     key = lab.replace(" ", "_")
     data[f"p_ei_cycles_{key}"], data[f"delta_m_cycles_{key}"] = xs, ys
     data[f"stable_cycles_{key}"] = st.astype(int)
