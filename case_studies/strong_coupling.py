@@ -618,6 +618,8 @@ class StrongCouplingCase(CaseStudy):
                             color=f"C{j}", ms=7)
                     data[f"K_renewal_{rule}"] = [r["K"] for r in ren]
                     data[f"{what}_renewal_{rule}"] = [r[f"{what}_ren"] for r in ren]
+            ax.plot([], [], "ko", ms=4, label="network")
+            ax.plot([], [], "kx", ms=7, label="renewal-input theory")
             ax.set_xscale("log")
             if log:
                 ax.set_yscale("log")
