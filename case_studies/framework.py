@@ -315,9 +315,11 @@ class Comparison:
 
     @classmethod
     def skipped(cls, name, reason):
+        """A comparison that could not be made now (``reason`` says why)."""
         return cls(name, status="skipped", reason=reason)
 
     def as_dict(self) -> dict:
+        """The report entry: name, value, reference, status, no_claim (+ detail, reason)."""
         d = {"name": self.name, "value": self.value, "reference": self.reference,
              "status": self.status, "no_claim": self.no_claim}
         if self.detail:
