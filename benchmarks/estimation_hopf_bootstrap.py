@@ -115,7 +115,15 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=2)
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"
                                          / "estimation_hopf_bootstrap.json"))
+    ap.add_argument("--part", type=int, default=0,
+                    help="with --parts n: continue only replicates k with k %% n == part "
+                         "(written to <out>.part<i>; the fit must be cached)")
+    ap.add_argument("--parts", type=int, default=1)
+    ap.add_argument("--merge", action="store_true",
+                    help="merge <out>.part0 .. part<n-1> into <out>")
     a = ap.parse_args(argv)
+    if a.merge:
+        return merge(a.out, a.parts)
     from reduce.estimation import FittedMarkovModel, TransitionRateEstimator
 
     warnings.simplefilter("ignore")
@@ -147,25 +155,56 @@ def main(argv=None):
     print("point", json.dumps(pt), flush=True)
     samples = []
     for k, s in enumerate(model.samples):
+        if k % a.parts != a.part:
+            continue
         r = hopf_points(s, guess)
         r.pop("_branch", None)
+        r["replicate"] = k
         samples.append(r)
         print("sample", k, json.dumps(r), flush=True)
     res["samples"] = samples
+    if a.parts > 1:
+        res["continuation"] = {"wall_s": time.perf_counter() - w0, "load_end": _load()}
+        Path(f"{a.out}.part{a.part}").write_text(json.dumps(res, indent=1, default=float))
+        return res
     res["continuation"] = {"wall_s": time.perf_counter() - w0,
                            "cpu_s": float(sum(r["cpu_s"] for r in samples) + pt["cpu_s"]),
                            "load_end": _load()}
+    return _finish(res, a.out)
+
+
+def _finish(res, out):
+    samples, pt = res["samples"], res["point"]
     ok = [r.get("HB", []) for r in samples]
     res["n_failed"] = int(sum("error" in r for r in samples))
+    res["n_no_hopf"] = int(sum(not r.get("HB") for r in samples))
     res["intervals"] = intervals(pt.get("HB", []), ok)
     extra = [v for hb in ok for v in hb
              if all(abs(v - h) >= 0.05 for h in pt.get("HB", []))]
     res["other_replicate_points"] = sorted(extra)
-    Path(a.out).parent.mkdir(exist_ok=True)
-    Path(a.out).write_text(json.dumps(res, indent=1, default=float))
+    Path(out).parent.mkdir(exist_ok=True)
+    Path(out).write_text(json.dumps(res, indent=1, default=float))
     for row in res["intervals"]:
         print({k: v for k, v in row.items() if k != "values"}, flush=True)
     return res
+
+
+def merge(out, parts):
+    """Merge the part files of a split continuation run into one result."""
+    res = None
+    samples, walls = [], []
+    for i in range(parts):
+        d = json.loads(Path(f"{out}.part{i}").read_text())
+        samples += d["samples"]
+        walls.append(d["continuation"]["wall_s"])
+        if res is None:
+            res = d
+    samples.sort(key=lambda r: r["replicate"])
+    res["samples"] = samples
+    res["continuation"] = {"parts": parts, "wall_s_per_part": walls,
+                           "cpu_s": float(sum(r["cpu_s"] for r in samples)
+                                          + res["point"]["cpu_s"])}
+    return _finish(res, out)
 
 
 if __name__ == "__main__":

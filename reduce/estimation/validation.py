@@ -269,13 +269,8 @@ def one_step_check(trajectory, model, pop="E", t_burn=0.0, windows=(1, 10),
     if by is not None and by not in model.feature_names:
         raise ParameterError(f"by = {by!r} is not one of the model's features "
                              f"{model.feature_names}")
-    red, occ_frac, X, Z, L = _data_features(trajectory, model, t_burn)
-    S = len(model.labels)
-    qi = model.populations.index(pop)
-    off, n = trajectory.offsets[pop], trajectory.sizes[pop]
-    rq = red[:, off:off + n]
-    T = len(rq) - L
-    obs = ((rq[L:] == S - 1) & (rq[:T] != S - 1)).sum(axis=1).astype(float)
+    occ_frac, X, Z, obs, S, qi, n = _pop_data(trajectory, model, pop, t_burn)
+    T = len(obs)
     mu = np.zeros(T)
     mup = np.zeros(T)
     for c, (qq, a, b) in enumerate(model.keys):
@@ -315,6 +310,19 @@ def _data_features(trajectory, model, t_burn):
         for name in model.feature_names]) if model.feature_names else np.zeros((len(red), 0))
     Z = (X - np.asarray(model.feature_mean)) / np.asarray(model.feature_sd)
     return red, occ_frac, X, Z, L
+
+
+def _pop_data(trajectory, model, pop, t_burn):
+    """Occupancy fractions, features X, Z (as :func:`_data_features`), the observed entries
+    into R of ``pop`` per lag window C_t (length T = samples − lag), the number of states,
+    the population's index and size."""
+    red, occ_frac, X, Z, L = _data_features(trajectory, model, t_burn)
+    S = len(model.labels)
+    off, n = trajectory.offsets[pop], trajectory.sizes[pop]
+    rq = red[:, off:off + n]
+    T = len(rq) - L
+    obs = ((rq[L:] == S - 1) & (rq[:T] != S - 1)).sum(axis=1).astype(float)
+    return occ_frac, X, Z, obs, S, model.populations.index(pop), n
 
 
 def _one_step_summary(obs, mu, mup, windows, n_deciles, by, X, model, T):
@@ -363,14 +371,9 @@ def step_vs_continuous(trajectory, model, pop="E", t_burn=0.0, every=10,
 
     if pop not in model.populations:
         raise ParameterError(f"pop = {pop!r} is not one of {model.populations}")
-    red, occ_frac, _, Z, L = _data_features(trajectory, model, t_burn)
-    S = len(model.labels)
-    qi = model.populations.index(pop)
-    off, n = trajectory.offsets[pop], trajectory.sizes[pop]
-    rq = red[:, off:off + n]
-    T = len(rq) - L
-    idx = np.arange(0, T, max(1, int(every)))
-    obs = ((rq[L:] == S - 1) & (rq[:T] != S - 1)).sum(axis=1).astype(float)[idx]
+    occ_frac, _, Z, obs, S, qi, n = _pop_data(trajectory, model, pop, t_burn)
+    idx = np.arange(0, len(obs), max(1, int(every)))
+    obs = obs[idx]
     tau = float(model.lag)
     eta0 = model.structure().eta0
     cols = [c for c, (qq, _a, _b) in enumerate(model.keys) if qq == qi]

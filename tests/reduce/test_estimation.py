@@ -650,3 +650,21 @@ def test_one_step_check_correct_model_and_negative_control(snap_traj):
                 [tr]).fetch_model()
     d3 = one_step_check(tr, m3, "E", by="kick_mean/EE")
     assert abs(d3["dispersion"][10] - d3["dispersion"][1]) < 0.2, d3
+
+
+def test_step_vs_continuous_on_a_constant_rate_chain(snap_traj):
+    """Constant rates (P ≤ 0.1 per step): the step prediction equals ``one_step_check``'s
+    (observed / predicted identical, every sample used), and the continuous chain's one-step
+    spikes are below the step's by O(P): expm(τQ)_aR = P_aR (1 − s_a/2 + …) + paths through
+    other states, so the ratio lies in (1 − max_a s_a, 1 + max_a s_a)."""
+    from reduce.estimation.validation import one_step_check, step_vs_continuous
+
+    m = _quiet(TransitionRateEstimator("trajectory").fit, [snap_traj]).fetch_model()
+    chk = one_step_check(snap_traj, m, "E")
+    d = step_vs_continuous(snap_traj, m, "E", every=1)
+    assert d["observed_over_step_all"] == pytest.approx(
+        chk["mean_observed"] / chk["mean_predicted"], rel=1e-9)
+    P = m.transition_matrix("E")
+    s_max = float((P.sum(axis=1) - np.diag(P)).max())
+    assert 1 - s_max < d["continuous_over_step_all"] < 1 + s_max
+    assert d["share_of_neuron_steps_s_gt_1"] == 0.0
