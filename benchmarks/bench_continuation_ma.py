@@ -25,20 +25,16 @@ def main(argv=None):
     import reduce
     import simulate
     from bifurcation import continue_equilibria
-    from bifurcation.newton import newton_solve
 
     t0, c0 = time.perf_counter(), time.process_time()
     ma = reduce.MarkovApproximation(simulate.MarkovIFNetwork())
     ode = ma.ode()
-    r = ma.simulate(100.0, t_burn=0.0)
-    p = ode.p0
-    start = newton_solve(lambda x: ode.rhs(x, p), lambda x: ode.jacobian(x, p),
-                         r.x.mean(axis=0), 1e-10, 60, damped=True)
+    start = ma.equilibrium()
     setup = {"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0}
     # warm-up (compilation of everything the continuation touches), not timed
-    continue_equilibria(ode, start.u, "p_ei", (0.75, 0.85), max_points=3)
+    continue_equilibria(ode, start.x, "p_ei", (0.75, 0.85), max_points=3)
     t0, c0 = time.perf_counter(), time.process_time()
-    br = continue_equilibria(ode, start.u, "p_ei", (0.0, 1.0), ds=min(0.01, args.ds_max),
+    br = continue_equilibria(ode, start.x, "p_ei", (0.0, 1.0), ds=min(0.01, args.ds_max),
                              ds_max=args.ds_max)
     out = {
         "system": "MarkovApproximation defaults (148 states)",

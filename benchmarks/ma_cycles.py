@@ -52,13 +52,9 @@ def ma_system(eps=1e-3):
 def equilibrium_branch(ma, ode, lo=0.45, hi=1.0, ds_max=0.005):
     """Equilibria over p_ei from the equilibrium at the default p_ei (0.8)."""
     from bifurcation import continue_equilibria
-    from bifurcation.newton import newton_solve
 
-    r = ma.simulate(100.0, t_burn=0.0, method="LSODA", rtol=1e-6, atol=1e-8)
-    p = ode.p0
-    start = newton_solve(lambda x: ode.rhs(x, p), lambda x: ode.jacobian(x, p),
-                         r.x.mean(axis=0), 1e-10, 60, damped=True)
-    return continue_equilibria(ode, start.u, "p_ei", (lo, hi), ds=min(0.01, ds_max),
+    start = ma.equilibrium(ode.p0, method="LSODA", rtol=1e-6, atol=1e-8)
+    return continue_equilibria(ode, start.x, "p_ei", (lo, hi), ds=min(0.01, ds_max),
                                ds_max=ds_max)
 
 

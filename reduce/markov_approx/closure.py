@@ -45,13 +45,17 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["lobatto", "CLOSURES", "row_maxent", "row_maxent_work", "row_uniform_widest",
-           "solve_theta"]
+from .normal import norm_cdf_from_exp, norm_cdf_pdf
+
+__all__ = ["lobatto", "CLOSURES", "WORK_ROWS", "cdf_maxent", "row_maxent", "row_maxent_work",
+           "row_uniform_widest", "solve_theta"]
 
 #: Names of the closures and their integer codes used in the compiled kernels.
 CLOSURES = {"maxent": 0, "uniform-widest": 1}
 
 Z_CUT = 10.0
+#: Rows of the work array of :func:`row_maxent_work`.
+WORK_ROWS = 8
 THETA_MAX = 150.0
 _SQRT1_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -76,6 +80,21 @@ def lobatto(q: int) -> tuple[np.ndarray, np.ndarray]:
     pv = L.legval(s, c)
     w = 2.0 / (q * (q - 1) * pv**2)
     return s.astype(np.float64), (w / w.sum()).astype(np.float64)
+
+
+@njit(cache=True)
+def _normalise(w, nodes, tot):
+    """Divide the weights ``w`` by ``tot``; return their mean and variance on ``nodes``."""
+    inv = 1.0 / tot
+    mean = 0.0
+    for i in range(w.shape[0]):
+        w[i] *= inv
+        mean += w[i] * nodes[i]
+    var = 0.0
+    for i in range(w.shape[0]):
+        d = nodes[i] - mean
+        var += w[i] * d * d
+    return mean, var
 
 
 @njit(cache=True)
@@ -126,14 +145,7 @@ def solve_theta(r, nodes, beta, w):
         for i in range(q):
             w[i] = beta[i] * math.exp(th * nodes[i] - m)
             tot += w[i]
-        mean = 0.0
-        for i in range(q):
-            w[i] /= tot
-            mean += w[i] * nodes[i]
-        var = 0.0
-        for i in range(q):
-            d = nodes[i] - mean
-            var += w[i] * d * d
+        mean, var = _normalise(w, nodes, tot)
         f = mean - r
         if f > 0.0:
             hi = th
@@ -145,6 +157,23 @@ def solve_theta(r, nodes, beta, w):
         nt = th - step
         if not (nt > lo and nt < hi) or var <= 0.0:
             nt = 0.5 * (lo + hi)
+        elif abs(step) <= 1e-6:
+            # last Newton step without exponentials: the residual after it is predicted as
+            # |κ3| step²/(2 var) (κ3 the third central moment of w); when that is below
+            # round-off, w_i ∝ w_i e^{-step s_i} with e^t = 1 + t + t²/2 (error |t|³/6
+            # ≤ 2e-19 for |t| ≤ 1e-6) gives the final weights
+            k3w = 0.0
+            for i in range(q):
+                d = nodes[i] - mean
+                k3w += w[i] * d * d * d
+            if 0.5 * abs(k3w) * step * step <= 0.25e-15 * (1.0 + abs(r)) * var:
+                tot = 0.0
+                for i in range(q):
+                    t = -step * nodes[i]
+                    w[i] *= 1.0 + t * (1.0 + 0.5 * t)
+                    tot += w[i]
+                mean, var = _normalise(w, nodes, tot)
+                return nt, mean, var
         if nt == th:
             break
         th = nt
@@ -157,13 +186,26 @@ def row_maxent(edges, k, vbar_rel, mu, sigma, nodes, beta, deriv, C, G, dC, dG):
 
     ``vbar_rel`` is ``V̄_k - c_k``; edges of the whole layout are used.
     """
-    work = np.empty((6, nodes.shape[0]))
+    work = np.empty((WORK_ROWS, nodes.shape[0]))
     row_maxent_work(edges, k, vbar_rel, mu, sigma, nodes, beta, deriv, C, G, dC, dG, work)
 
 
 @njit(cache=True)
 def row_maxent_work(edges, k, vbar_rel, mu, sigma, nodes, beta, deriv, C, G, dC, dG, work):
-    """:func:`row_maxent` with caller-provided work space ``work`` (6, Q)."""
+    """:func:`row_maxent` with caller-provided work space ``work`` (WORK_ROWS, Q); a
+    (6, Q) array (the former size) also works, at the cost of two small allocations.
+
+    Evaluation of Φ(z), φ(z) at node i and edge e (z = (y_e - v_i - μ)/σ): with
+    ``E = exp(-z²/2)``, ``φ = E/√(2π)`` and Φ from E and erfcx (:mod:`normal`). Along a run
+    of equally spaced edges (spacing Δ, d = Δ/σ) E follows a two-term recurrence instead of
+    an exponential per edge,
+
+        E_{e+1} = E_e R_e,   R_e = E_{e+1}/E_e = exp(-z_e d - d²/2),   R_{e+1} = R_e exp(-d²),
+
+    started from two direct evaluations (relative error of E after m steps ≲ m·(z²/2 + 2)·u,
+    u the unit round-off: ≤ 1e-13 at |z| = 10 where E ~ 1e-22, ≤ 1e-15 for |z| ≲ 1). Edges
+    and nodes whose z leaves [-Z_CUT, Z_CUT] restart the recurrence from direct values.
+    """
     K1 = edges.shape[0]
     a = edges[k]
     b = edges[k + 1]
@@ -215,6 +257,20 @@ def row_maxent_work(edges, k, vbar_rel, mu, sigma, nodes, beta, deriv, C, G, dC,
     Phs = work[3]
     phs = work[4]
     zs = work[5]
+    # E = exp(-z²/2) of node i at the previous edge and E(next)/E(previous) (NaN: not
+    # available); callers with the former (6, Q) work array get them allocated here
+    if work.shape[0] >= WORK_ROWS:
+        Es = work[6]
+        Rs = work[7]
+    else:
+        Es = np.empty(q)
+        Rs = np.empty(q)
+    for i in range(q):
+        Es[i] = np.nan
+        Rs[i] = np.nan
+    sp_prev = -1.0
+    qd = 1.0
+    sp_qd = -1.0
     # the Lobatto nodes include the bin edges (v_0 = -η, v_{Q-1} = +η): when the layout
     # spacing equals the row's bin width, y_e - v_{Q-1} = y_{e-1} - v_0, i.e. node Q-1 at
     # edge e has the z of node 0 at edge e-1, and its Φ, φ are reused (one erfc and one exp
@@ -222,7 +278,13 @@ def row_maxent_work(edges, k, vbar_rel, mu, sigma, nodes, beta, deriv, C, G, dC,
     two_eta = 2.0 * eta
     for e in range(e_lo, min(e_hi, K1)):
         y = edges[e] - c
-        share = e > e_lo and edges[e] - edges[e - 1] == two_eta
+        sp = edges[e] - edges[e - 1] if e > e_lo else -1.0
+        share = sp == two_eta
+        rec = sp > 0.0 and sp == sp_prev
+        if rec and sp != sp_qd:
+            dd = sp * inv_s
+            qd = math.exp(-dd * dd)
+            sp_qd = sp
         z_bot = zs[0]
         P_bot = Phs[0]
         p_bot = phs[0]
@@ -231,18 +293,31 @@ def row_maxent_work(edges, k, vbar_rel, mu, sigma, nodes, beta, deriv, C, G, dC,
                 zs[i] = z_bot
                 Phs[i] = P_bot
                 phs[i] = p_bot
+                Es[i] = np.nan
                 continue
             z = (y - v[i] - mu) * inv_s
             zs[i] = z
             if z > Z_CUT:
                 Phs[i] = 1.0
                 phs[i] = 0.0
+                Es[i] = np.nan
             elif z < -Z_CUT:
                 Phs[i] = 0.0
                 phs[i] = 0.0
+                Es[i] = np.nan
             else:
-                Phs[i] = 0.5 * math.erfc(-z * _SQRT1_2)
-                phs[i] = _INV_SQRT_2PI * math.exp(-0.5 * z * z)
+                if rec and Rs[i] == Rs[i] and Es[i] == Es[i]:
+                    r = Rs[i] * qd
+                    E = Es[i] * r
+                else:
+                    E = math.exp(-0.5 * z * z)
+                    # ratio to the previous edge (NaN if unavailable or E underflowed)
+                    r = E / Es[i] if Es[i] > 1e-290 else np.nan
+                Rs[i] = r
+                Es[i] = E
+                Phs[i] = norm_cdf_from_exp(z, E)
+                phs[i] = _INV_SQRT_2PI * E
+        sp_prev = sp
         S0 = 0.0
         S1 = 0.0
         B0 = 0.0
@@ -288,6 +363,25 @@ def row_maxent_work(edges, k, vbar_rel, mu, sigma, nodes, beta, deriv, C, G, dC,
             dG[e, 0] = mu * C_v + S1_v - sigma * B0_v
             dG[e, 1] = S0 + mu * C_m + S1_m - sigma * B0_m
             dG[e, 2] = mu * C_s + S1_s - B0 - sigma * B0_s
+
+
+@njit(cache=True)
+def cdf_maxent(a, b, vbar_rel, mu, sigma, nodes, beta, y, w):
+    """``C(y) = P(Y < y)`` of the maxent closure of the bin ``[a, b)`` at one point ``y``
+    (absolute voltage); ``w`` (Q,) is work space. Same terms as :func:`row_maxent_work`."""
+    c = 0.5 * (a + b)
+    eta = 0.5 * (b - a)
+    solve_theta(vbar_rel / eta, nodes, beta, w)
+    inv_s = 1.0 / sigma
+    yc = y - c
+    tot = 0.0
+    for i in range(nodes.shape[0]):
+        z = (yc - eta * nodes[i] - mu) * inv_s
+        if z > Z_CUT:
+            tot += w[i]
+        elif z >= -Z_CUT:
+            tot += w[i] * norm_cdf_pdf(z)[0]
+    return tot
 
 
 @njit(cache=True)

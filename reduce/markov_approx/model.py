@@ -300,6 +300,49 @@ class MarkovApproximation:
 
         return run(self, t_end, form=form, x0=x0, **kw)
 
+    def equilibrium(self, p=None, t_settle: float = 100.0, x0=None, tol: float = 1e-10,
+                    max_iter: int = 60, check: bool = True, **simulate_kw):
+        """Equilibrium of the ODE form: damped Newton from the time average of a short run.
+
+        ``x̄ = (1/T)∫_0^T x(t) dt`` over ``T = t_settle`` ms of ``ma.simulate`` (quiet start
+        or ``x0``), then Newton on ``f(x, p) = 0`` with the analytic Jacobian until
+        ``max|f| ≤ tol`` (:mod:`reduce.markov_approx.equilibrium`).
+
+        Parameters
+        ----------
+        p : dict or ndarray, optional
+            Parameter overrides by name, or a full parameter vector (order of ``ma.params``).
+        t_settle : float
+            Length of the averaged run, ms (default 100; 0 = start Newton at ``x0``).
+        x0 : ndarray, optional
+            Start of the run (default the quiet start).
+        tol, max_iter : float, int
+            Newton tolerance (max|f| per ms) and iteration limit.
+        check : bool
+            Raise :class:`~reduce.markov_approx.equilibrium.EquilibriumNotFound` if Newton
+            does not converge (default); otherwise return the result with
+            ``converged=False``.
+        **simulate_kw
+            Passed to :meth:`simulate` (e.g. ``method="LSODA"``).
+
+        Returns
+        -------
+        MAEquilibrium
+            ``.x`` (reduced-coordinate state), ``.converged``, ``.residual``,
+            ``.iterations``, ``.rates_hz``, ``.params``.
+
+        Examples
+        --------
+        >>> import reduce
+        >>> eq = reduce.MarkovApproximation().equilibrium()
+        >>> eq.converged, round(eq.rates_hz["E"], 2)
+        (True, 40.52)
+        """
+        from .equilibrium import find_equilibrium
+
+        return find_equilibrium(self, p, t_settle=t_settle, x0=x0, tol=tol,
+                                max_iter=max_iter, check=check, **simulate_kw)
+
     def transitions(self, x, params=None, closure: str | None = None, drop_mass=False,
                     deriv=False):
         """The transition construction at an ODE state: ``(P, D)`` per population

@@ -35,7 +35,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .closure import Z_CUT, row_maxent_work, row_uniform_widest
+from .closure import WORK_ROWS, Z_CUT, cdf_maxent, row_maxent_work, row_uniform_widest
 
 __all__ = ["construct", "input_moments", "fire_flux"]
 
@@ -105,7 +105,7 @@ def construct(n, Z, mom, edges, lam, S, tau, exc, h, tau_m, M, M_r, eps, vkind, 
     G = np.empty(K1)
     dC = np.zeros((K1, 3))
     dG = np.zeros((K1, 3))
-    work = np.empty((6, nodes.shape[0]))
+    work = np.empty((WORK_ROWS, nodes.shape[0]))
     for q in range(P):
         for k in range(K):
             ck = 0.5 * (edges[k] + edges[k + 1])
@@ -175,16 +175,15 @@ def construct(n, Z, mom, edges, lam, S, tau, exc, h, tau_m, M, M_r, eps, vkind, 
 def fire_flux(n, Z, mom, edges, lam, S, tau, exc, h, tau_m, M, M_r, eps, vkind, ckind, nodes,
               beta):
     """Spike flux ``F_q = (1/h) Σ_k n_k P_{k,fire}`` only (cheap: rows whose Gaussian window
-    cannot reach threshold are skipped, the others evaluate C at three edges)."""
+    cannot reach threshold are skipped, the others evaluate C at the threshold M only,
+    :func:`closure.cdf_maxent`)."""
     P = n.shape[0]
     K = n.shape[1]
     F = np.zeros(P)
     sub = np.empty(3)
     C = np.empty(3)
     G = np.empty(3)
-    dC = np.zeros((3, 3))
-    dG = np.zeros((3, 3))
-    work = np.empty((6, nodes.shape[0]))
+    w = np.empty(nodes.shape[0])
     for q in range(P):
         for k in range(K):
             nk = n[q, k]
@@ -192,18 +191,16 @@ def fire_flux(n, Z, mom, edges, lam, S, tau, exc, h, tau_m, M, M_r, eps, vkind, 
                 continue
             ck = 0.5 * (edges[k] + edges[k + 1])
             vrel = Z[q, k] * nk / (nk * nk + eps * eps)
-            mu, sig, dmu, dsig = input_moments(ck + vrel, q, mom, lam, S, tau, exc, h, tau_m,
-                                               M, M_r, vkind)
+            mu, sig = input_moments(ck + vrel, q, mom, lam, S, tau, exc, h, tau_m, M, M_r,
+                                    vkind)[:2]
             if edges[k + 1] + mu + Z_CUT * sig < M:
                 continue
-            sub[0] = edges[k]
-            sub[1] = edges[k + 1]
-            sub[2] = M
-            if k + 1 == K:
-                sub[2] = M  # the top bin: C at its own upper edge
             if ckind == 0:
-                row_maxent_work(sub, 0, vrel, mu, sig, nodes, beta, False, C, G, dC, dG, work)
+                C[2] = cdf_maxent(edges[k], edges[k + 1], vrel, mu, sig, nodes, beta, M, w)
             else:
+                sub[0] = edges[k]
+                sub[1] = edges[k + 1]
+                sub[2] = M
                 row_uniform_widest(sub, 0, vrel, mu, sig, C, G)
             F[q] += nk * (1.0 - C[2])
         F[q] /= h

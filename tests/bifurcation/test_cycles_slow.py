@@ -94,15 +94,11 @@ def test_markov_approximation_cycle_from_hopf_passes_mesh_check():
     import reduce
     import simulate
     from bifurcation import continue_equilibria
-    from bifurcation.newton import newton_solve
 
     ma = reduce.MarkovApproximation(simulate.MarkovIFNetwork(p_ei=0.52), eps=1e-3)
     ode = ma.ode()
-    r = ma.simulate(100.0, t_burn=0.0, method="LSODA", rtol=1e-6, atol=1e-8)
-    p = ode.p0
-    st = newton_solve(lambda x: ode.rhs(x, p), lambda x: ode.jacobian(x, p),
-                      r.x.mean(axis=0), 1e-10, 60, damped=True)
-    eq = continue_equilibria(ode, st.u, "p_ei", (0.49, 0.52), ds=0.005, ds_max=0.005)
+    st = ma.equilibrium(method="LSODA", rtol=1e-6, atol=1e-8)
+    eq = continue_equilibria(ode, st.x, "p_ei", (0.49, 0.52), ds=0.005, ds_max=0.005)
     hb = eq.points("HB")
     assert len(hb) == 1 and hb[0].params["p_ei"] == pytest.approx(0.50324, abs=1e-4)
     lam = np.linalg.eigvals(ode.jacobian(hb[0].x, ode.param_vector(**hb[0].params)))
