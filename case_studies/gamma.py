@@ -506,9 +506,8 @@ class GammaCase(CaseStudy):
             ax.legend(fontsize=7)
             ctx.figure("bifurcation", fig, data)
             made.append("bifurcation")
-            ctx.table("special_points", {
-                "kind": [sp["kind"] for sp in br["special"]],
-                "p_ei": [sp["p_ei"] for sp in br["special"]]})
+            ctx.table("special_points", _special_point_table(
+                br, ctx.result("cycles") if ctx.has("cycles") else None))
         # 5. brute-force Δm diagram (successive MFE peak-height differences over p_ei) of
         #    network and MA, the way the MA literature draws it
         fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -923,13 +922,39 @@ def _plot_cycle_delta_m(ax, cyc, data, color="C0"):
         st += [bool(stable)] * dm.size
     xs, ys, st = np.asarray(xs), np.asarray(ys), np.asarray(st)
     lab = cyc.get("label", "cycles")
-    ax.plot(xs[st], ys[st], ".", ms=3, color=color, label=f"MA cycles {lab}, stable")
-    ax.plot(xs[~st], ys[~st], ".", ms=2, color=color, alpha=0.35,
-            label=f"MA cycles {lab}, unstable")
+    if st.any():
+        ax.plot(xs[st], ys[st], ".", ms=3, color=color, label=f"MA cycles {lab}, stable")
+    if (~st).any():
+        ax.plot(xs[~st], ys[~st], ".", ms=2, color=color, alpha=0.35,
+                label=f"MA cycles {lab}, unstable")
     _mark_cycle_points(ax, cyc)
     key = lab.replace(" ", "_")
     data[f"p_ei_cycles_{key}"], data[f"delta_m_cycles_{key}"] = xs, ys
     data[f"stable_cycles_{key}"] = st.astype(int)
+
+
+def _special_point_table(eq, cyc=None) -> dict:
+    """Special points of the equilibrium branch (HB with ω and l1) and of the cycle branches
+    (PD, LPC, NS with period and criticality), one row each."""
+    hopf = {round(h["value"], 12): h for h in eq.get("hopf", [])}
+    rows = {k: [] for k in ("branch", "kind", "p_ei", "omega_per_ms", "l1", "period_ms",
+                            "criticality")}
+    for sp in eq["special"]:
+        h = hopf.get(round(sp["p_ei"], 12), {})
+        for k, v in (("branch", "equilibria"), ("kind", sp["kind"]), ("p_ei", sp["p_ei"]),
+                     ("omega_per_ms", h.get("omega", np.nan)), ("l1", h.get("l1", np.nan)),
+                     ("period_ms", 2 * np.pi / h["omega"] if h.get("omega") else np.nan),
+                     ("criticality", "" if "l1" not in h else
+                      ("supercritical" if h["l1"] < 0 else "subcritical"))):
+            rows[k].append(v)
+    for b in (cyc or {}).get("branches", ()):
+        for sp in b["special"]:
+            for k, v in (("branch", f"cycles {b['label']}"), ("kind", sp["kind"]),
+                         ("p_ei", sp["p_ei"]), ("omega_per_ms", np.nan), ("l1", np.nan),
+                         ("period_ms", sp.get("period", np.nan)),
+                         ("criticality", sp.get("criticality") or "")):
+                rows[k].append(v)
+    return rows
 
 
 def _observable_table(an):
