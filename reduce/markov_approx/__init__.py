@@ -7,6 +7,8 @@
 """
 
 from .bins import BinLayout, default_edges, make_layout
+from .equilibrium import EquilibriumNotFound, MAEquilibrium
 from .model import VARIANCES, MarkovApproximation
 
-__all__ = ["MarkovApproximation", "BinLayout", "default_edges", "make_layout", "VARIANCES"]
+__all__ = ["MarkovApproximation", "BinLayout", "default_edges", "make_layout", "VARIANCES",
+           "MAEquilibrium", "EquilibriumNotFound"]
