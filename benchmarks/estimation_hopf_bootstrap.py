@@ -5,7 +5,8 @@ p_ei = 0.6, 0.7, 0.8, 0.9 (3000 ms each, seeds 0, 2, 4, 6, samples after 300 ms:
 model of docs/estimation.md), with ``--bootstrap`` replicates over 50-ms time blocks. The
 equilibrium branch of the point model and of every replicate is continued in p_ei over
 [0.3, 1.2] with :func:`bifurcation.continue_equilibria`; every replicate starts from the point
-model's equilibrium at the start value (Newton-corrected for the replicate). For each Hopf point
+model's equilibrium at p_ei = 0.8, else 0.7, 0.6, 1.0 (``P_STARTS``: the first start whose
+Newton converges; Newton-corrected for the replicate). For each Hopf point
 of the point model the replicates' nearest Hopf point within half the distance to the next
 point (at most 0.05) is taken; reported: the fraction of replicates that have the point and the
 2.5/97.5 % percentiles of their values.
@@ -65,39 +66,74 @@ def trajectories(workdir, t_end=3000.0, t_burn=300.0):
     return out
 
 
-def hopf_points(model, guess, lo=0.3, hi=1.2, max_points=400):
-    """Hopf points (p_ei values) of ``model``'s equilibrium branch from ``guess``."""
+def hopf_points(model, guess, lo=0.3, hi=1.2, max_points=400, p_start=None):
+    """Hopf points (p_ei values) of ``model``'s equilibrium branch from ``guess`` at
+    ``p_start`` (default: the model's own p_ei)."""
     from bifurcation import continue_equilibria
 
     t0 = time.process_time()
+    ode = model.ode() if p_start is None else model.ode(p_ei=p_start)
     try:
-        br = continue_equilibria(model.ode(), guess, param="p_ei", bounds=(lo, hi),
+        br = continue_equilibria(ode, guess, param="p_ei", bounds=(lo, hi),
                                  max_points=max_points)
     except Exception as exc:  # noqa: BLE001 - reported per replicate
         return {"error": f"{type(exc).__name__}: {exc}", "cpu_s": time.process_time() - t0}
     hb = sorted(float(sp.params["p_ei"]) for sp in br.special_points if sp.kind == "HB")
     out = {"HB": hb, "status": str(br.status), "n_points": len(br.states),
-           "cpu_s": time.process_time() - t0}
+           "p_range": [float(br.params["p_ei"].min()), float(br.params["p_ei"].max())]
+           if len(br.states) else None, "cpu_s": time.process_time() - t0}
     out["_branch"] = br
     return out
 
 
-def intervals(point_hb, sample_hb, level=0.95):
+#: start values of p_ei for the replicates, tried in this order until Newton converges at the
+#: start: 0.8 lies between the Hopf points of the point model (0.69, 0.72 | 0.91), so one
+#: branch through it reaches all of them; the point model's equilibrium at the same p_ei is
+#: the guess. (Starting every replicate at the first fit point 0.6, as the second session did,
+#: failed for 32 of 100 replicates: their branch turns singular between 0.6 and 0.65.)
+P_STARTS = (0.8, 0.7, 0.6, 1.0)
+
+
+def replicate_hopf(model, point_branch):
+    """Hopf points of one replicate: first start of ``P_STARTS`` whose Newton converges."""
+    out = None
+    cpu = 0.0
+    for p0 in P_STARTS:
+        k = int(np.argmin(np.abs(point_branch.params["p_ei"] - p0)))
+        p_at = float(point_branch.params["p_ei"][k])
+        out = hopf_points(model, point_branch.states[k], p_start=p_at)
+        out.pop("_branch", None)
+        cpu += out["cpu_s"]
+        if out.get("n_points", 0) > 1:
+            out["p_start"] = p_at
+            break
+    out["cpu_s"] = cpu
+    return out
+
+
+def intervals(point_hb, samples, level=0.95):
     """Per Hopf point of the point model: fraction of replicates having it (nearest replicate
     point within half the distance to the neighbouring point, at most 0.05), percentile
-    interval and sd of those values."""
+    interval and sd of those values. Replicates without it are split into those whose branch
+    covered the window around the point (the point is absent there) and those whose branch
+    ended before reaching it (undecided)."""
     pts = sorted(point_hb)
     rows = []
     for i, h in enumerate(pts):
         gaps = [abs(h - o) for j, o in enumerate(pts) if j != i]
         win = min([0.05] + [g / 2 for g in gaps])
-        vals = []
-        for hb in sample_hb:
-            near = [v for v in hb if abs(v - h) < win]
+        vals, absent, not_reached = [], 0, 0
+        for r in samples:
+            near = [v for v in r.get("HB", []) if abs(v - h) < win]
             if near:
                 vals.append(min(near, key=lambda v, h=h: abs(v - h)))
-        row = {"point": h, "window": win, "n_have": len(vals), "n_replicates": len(sample_hb),
-               "fraction": len(vals) / max(len(sample_hb), 1), "values": vals}
+            elif r.get("p_range") and r["p_range"][0] <= h - win and r["p_range"][1] >= h + win:
+                absent += 1
+            else:
+                not_reached += 1
+        row = {"point": h, "window": win, "n_have": len(vals), "n_replicates": len(samples),
+               "fraction": len(vals) / max(len(samples), 1), "n_absent_on_branch": absent,
+               "n_branch_not_reaching": not_reached, "values": vals}
         if len(vals) >= 2:
             a = (1 - level) / 2
             row["ci"] = [float(np.quantile(vals, a)), float(np.quantile(vals, 1 - a))]
@@ -131,9 +167,12 @@ def main(argv=None):
            "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
     trajs = trajectories(a.workdir)
     path = Path(a.workdir) / f"model_multi_kicks2_b{a.bootstrap}_s{a.seed}.h5"
+    side = path.with_suffix(".fit.json")     # timings of the fit that wrote the model
     if path.exists():
         model = FittedMarkovModel.load(path)
         res["fit"] = {"cached": str(path)}
+        if side.exists():
+            res["fit"].update(json.loads(side.read_text()))
     else:
         c0, w0 = _cpu(), time.perf_counter()
         est = TransitionRateEstimator("ma", features="kicks2", t_burn=300.0,
@@ -145,20 +184,18 @@ def main(argv=None):
                       "cpu_children_s": c1["children"] - c0["children"],
                       "load_end": _load()}
         model.save(path)
+        side.write_text(json.dumps(res["fit"], default=float))
     print("fit", json.dumps(res["fit"], default=float), flush=True)
     w0 = time.perf_counter()
     pt = hopf_points(model, model.x0())
     br = pt.pop("_branch", None)
-    guess = model.x0() if br is None else np.asarray(br.states[int(np.argmin(np.abs(
-        br.data["arclength"])))])
     res["point"] = pt
     print("point", json.dumps(pt), flush=True)
     samples = []
     for k, s in enumerate(model.samples):
         if k % a.parts != a.part:
             continue
-        r = hopf_points(s, guess)
-        r.pop("_branch", None)
+        r = replicate_hopf(s, br)
         r["replicate"] = k
         samples.append(r)
         print("sample", k, json.dumps(r), flush=True)
@@ -178,7 +215,9 @@ def _finish(res, out):
     ok = [r.get("HB", []) for r in samples]
     res["n_failed"] = int(sum("error" in r for r in samples))
     res["n_no_hopf"] = int(sum(not r.get("HB") for r in samples))
-    res["intervals"] = intervals(pt.get("HB", []), ok)
+    res["intervals"] = intervals(pt.get("HB", []), samples)
+    res["status_counts"] = {k: sum(r.get("status") == k for r in samples)
+                            for k in sorted({str(r.get("status")) for r in samples})}
     extra = [v for hb in ok for v in hb
              if all(abs(v - h) >= 0.05 for h in pt.get("HB", []))]
     res["other_replicate_points"] = sorted(extra)
