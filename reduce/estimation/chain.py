@@ -1,7 +1,10 @@
-"""Finite-N stochastic version of the fitted reduced model: exact simulation (Gillespie).
+"""Finite-N stochastic versions of the fitted reduced model: the discrete-time chain with the
+lag as step (scheme "step", default for the matrix estimand) and the continuous-time chain,
+simulated exactly (scheme "exact", Gillespie).
 
 State: the number n_{Q,s} of Q-neurons in each reduced state, and the total pending kicks
-K_QR of every pathway used as a feature. Events and their propensities:
+K_QR of every pathway used as a feature. Continuous time ("exact"), events and their
+propensities:
 
 - transition c (Q: a → b): n_{Q,a} · r_c(φ), with φ the features at the current state
   (occupancy fractions n/N_Q, kick means m_QR = K_QR / N_Q);

@@ -9,8 +9,9 @@ observed information, and builds from them
   analytic Jacobian, parameters by name (``p_<qr>``, ``tau_<qr>``, ``n_<q>`` of the pending-kick
   equations, ``tau_rate``) and outputs ``rate_<Q>`` (Hz per neuron), see
   :mod:`reduce.estimation.ode_kernels` for the equations;
-- :meth:`chain`: the finite-N chain with exact stochastic simulation
-  (:mod:`reduce.estimation.chain`);
+- :meth:`chain`: the finite-N chain (:mod:`reduce.estimation.chain`): discrete time with the
+  lag τ as step (``"step"``, the finite-N form of the matrix estimand, its default) or the
+  continuous-time chain with rates r, simulated exactly (``"exact"``, Gillespie);
 - :attr:`samples`: the bootstrap replicates as models, to carry uncertainty into anything
   computed from them (e.g. a Hopf point per replicate).
 
