@@ -4,6 +4,7 @@ Usage::
 
     NUMBA_CACHE_DIR=/tmp/numba_cache python benchmarks/bench_markov_if.py speed
     python benchmarks/bench_markov_if.py memory
+    python benchmarks/bench_markov_if.py profile        # where the stepped kernels' time goes
     python benchmarks/bench_markov_if.py convergence [--trials 32 --t-trial 3000]
     python benchmarks/bench_markov_if.py convergence-report --raw-out trials.npz
     python benchmarks/bench_markov_if.py isi-dt
@@ -167,6 +168,120 @@ def memory(t_ends=(2000.0, 20000.0), method="fixed-step"):
                  method], capture_output=True, text=True, check=True)
             out.append(json.loads(res.stdout.strip().splitlines()[-1]))
             print(out[-1], flush=True)
+    return out
+
+
+# ----------------------------------------------------------------------------- profile
+#: Block profile: each entry replaces one sampler of a kernel by a cheap stand-in of about the
+#: same mean (one uniform and a multiply), in a private copy of the kernel sources; the time
+#: difference to the unmodified copy is what that block's exact sampler costs beyond one
+#: uniform. The stand-ins change the dynamics slightly (rates move by a few %), so the
+#: differences are estimates, not an exact split.
+_ALIAS_FO = "add = alias_pick(u, fo_tab, (q * P + r) * w, nsp[r])"
+_STRIPS = {
+    "tau-leap": {
+        "release draws": [("kernels_tauleap.py", "rr = alias_pick(u, ba, (pw * _HT + h) * W, _KB)",
+                           "rr = min(h, int(u * (2.0 * h * rrel[pw] + 1.0)))")],
+        "external-kick draw": [("kernels_tauleap.py",
+                                "ke = alias_pick(u, ea, (q * 2 + 1) * W, _KB)",
+                                "ke = int(u * (2.0 * mu_ext[q] + 1.0))")],
+    },
+    "fixed-step": {
+        "release draws": [("kernels_fixed.py", "rr = alias_pick(u, pa, (pw * _HT + h) * W, _KP)",
+                           "rr = int(u * (2.0 * h * qrel[pw] + 1.0))")],
+        # stand-in: uniform on (−√3, √3) (unit variance) from the same 32 bits
+        "normal draw": [("kernels_fixed.py",
+                         "if abs(hz) < zkn[iz]:\n                z = hz * zwn[iz]",
+                         "if True:\n                z = hz * 8.06549e-10")],
+    },
+}
+_FANOUT = [("kernels_fixed.py", _ALIAS_FO, "add = int(u * (2.0 * nsp[r] * p[q, r] + 1.0))")]
+
+
+def _kernel_copy(edits):
+    """Import a private copy of rng.py, kernels_fixed.py, kernels_tauleap.py with ``edits``
+    ((file, old, new) text replacements) applied; returns the copied package's modules."""
+    import importlib
+    import tempfile
+
+    import simulate.markov_if as mif
+
+    src = os.path.dirname(mif.__file__)
+    d = tempfile.mkdtemp(prefix="mif_profile_")
+    name = os.path.basename(d)
+    os.makedirs(os.path.join(d, name))
+    open(os.path.join(d, name, "__init__.py"), "w").close()
+    for f in ("rng.py", "kernels_fixed.py", "kernels_tauleap.py"):
+        with open(os.path.join(src, f)) as fh:
+            text = fh.read()
+        for ef, old, new in edits:
+            if ef == f:
+                assert old in text, (f, old)
+                text = text.replace(old, new)
+        with open(os.path.join(d, name, f), "w") as fh:
+            fh.write(text)
+    sys.path.insert(0, d)
+    return importlib.import_module(f"{name}.kernels_fixed"), \
+        importlib.import_module(f"{name}.kernels_tauleap")
+
+
+def _kernel_time(kernel, method, sim_ms, rec_steps, seed=0):
+    """CPU s per simulated s of one kernel call of ``sim_ms`` after a 200-ms burn-in (state,
+    arguments and recording as the engine sets them up: rates every step, samples every
+    ``rec_steps`` steps, spikes)."""
+    from simulate.markov_if import rng as _rng
+    from simulate.markov_if.engine import _buffers, _initial_state, default_hist_edges
+
+    spec = simulate.MarkovIFNetwork(method=method).spec
+    st = _initial_state(spec, "real", seed)
+    edges = default_hist_edges(spec.M, spec.M_r)
+    s = _rng.seed_state(seed, 1)
+    a = (st["pop"], spec.sizes.astype(np.int64), spec.excitatory.copy(), spec.lam.astype(float),
+         spec.p.astype(float), spec.S.astype(float), spec.tau.astype(float), float(spec.M),
+         float(spec.M_r), float(spec.tau_r), float(spec.tau_m), float(spec.dt),
+         spec.connectivity == "fixed", st["conn"])
+
+    def call(step0, ns):
+        h, r, m, v, c = _buffers(spec, ns // rec_steps + 1, len(edges) - 1, False)
+        cap = spec.n_neurons * (ns // 2 + 1)
+        kernel(st["V"], st["ref"], st["H"], *a, step0, ns, 1, np.zeros((ns + 1, spec.n_pop),
+               np.int64), rec_steps, edges, h, r, m, v, False, edges, c, np.empty(cap),
+               np.empty(cap, np.int64), s, np.zeros(2))
+
+    burn = int(round(200.0 / spec.dt))
+    call(0, burn)                                   # compile and burn in
+    ns = int(round(sim_ms / spec.dt))
+    c0 = time.process_time()
+    call(burn, ns)
+    return (time.process_time() - c0) / (sim_ms / 1000.0)
+
+
+def profile(sim_ms=1000.0, repeats=4):
+    """Block profile of the stepped kernels (kernel alone, no engine): the unmodified kernel,
+    each sampler replaced by a cheap stand-in (``_STRIPS``), all of them together, and
+    samples of the state switched off. Variants run interleaved; minimum over ``repeats``."""
+    out = {}
+    for method, strips in _STRIPS.items():
+        kname = "run_tauleap" if method == "tau-leap" else "run_fixed"
+        variants = {"full kernel": [], **strips, "fan-out draws": _FANOUT}
+        variants["all samplers cheap"] = [e for v in variants.values() for e in v]
+        kernels = {}
+        for label, edits in variants.items():
+            kf, kt = _kernel_copy(edits)
+            kernels[label] = getattr(kt if method == "tau-leap" else kf, kname)
+        times = {label: [] for label in list(kernels) + ["full kernel, no samples"]}
+        for _ in range(repeats):
+            for label, k in kernels.items():
+                times[label].append(_kernel_time(k, method, sim_ms, 10))
+            times["full kernel, no samples"].append(
+                _kernel_time(kernels["full kernel"], method, sim_ms, 10**9))
+        res = {label: min(t) for label, t in times.items()}
+        full = res["full kernel"]
+        out[method] = {label: {"cpu_per_s": t, "saving_vs_full": full - t}
+                       for label, t in res.items()}
+        for label, t in res.items():
+            print(f"{method:10s} {label:26s} {t:.4f} CPU s/s  (full - this: {full - t:+.4f})",
+                  flush=True)
     return out
 
 
@@ -372,8 +487,9 @@ def isi_dt(dts=(0.1, 0.05, 0.025, 0.0125), seeds=(5, 6), t_end=4000.0):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["speed", "memory", "convergence", "convergence-report",
-                                     "isi-dt", "observables", "checks", "all", "_memchild"])
+    ap.add_argument("what", choices=["speed", "memory", "profile", "convergence",
+                                     "convergence-report", "isi-dt", "observables", "checks",
+                                     "all", "_memchild"])
     ap.add_argument("args", nargs="*")
     ap.add_argument("--trials", type=int, default=32)
     ap.add_argument("--t-trial", type=float, default=3000.0)
@@ -397,6 +513,8 @@ def main(argv=None):
         res["speed"] = speed()
     if a.what in ("memory", "all"):
         res["memory"] = memory()
+    if a.what == "profile":
+        res["profile"] = profile()
     if a.what == "isi-dt":
         res["isi_dt"] = isi_dt()
     if a.what in ("checks", "all"):
