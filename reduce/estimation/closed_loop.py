@@ -16,7 +16,8 @@ an hour on a shared machine; trajectories and fitted models are cached in ``DIR`
 ``local``
     models fitted on each pair of neighbouring fit points, predicted between them;
 ``fluct``
-    the finite-N chain of every model (a), ``--chain-seeds`` runs each, against its network:
+    the finite-N chain of every model (a) (``--chain-scheme``: ``step``, the default for the
+    matrix estimand, or ``exact``), ``--chain-seeds`` runs each, against its network:
     rate variance at several bin widths, spectrum peak, MFE period and Δm
     (:func:`reduce.estimation.validation.activity_statistics`, i.e. simulate.observables);
 ``cv``
