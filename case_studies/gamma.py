@@ -9,21 +9,24 @@ The default case of ``snnreduce reproduce``. Steps (models.md §1–§2):
 2. ``reduce`` — the analytic Markov approximation ``reduce.MarkovApproximation(net)`` at
    the same parameters, integrated with ``.simulate(t_end=…)``;
 3. ``continue`` — equilibria of ``ma.ode()`` continued in ``p_ei`` with
-   ``bifurcation.continue_equilibria``, starting from the time-averaged MA state (or
-   ``ma.equilibrium()`` when the reduction provides it);
+   ``bifurcation.continue_equilibria``, starting from ``ma.equilibrium()``; every HB point's
+   state, ω, l1 and eigenvector q are kept for the next step;
 4. ``cycles`` — limit cycles of ``ma.ode()`` born at the first Hopf point of that branch
-   (``bifurcation.continue_cycles``), their stability, PD/LPC points, and the doubled branch
-   from the first PD point; the Δm of every orbit measured with the simulations' detector;
+   (``bifurcation.continue_cycles`` from the stored HB data, up to ``cyc_bounds[1]``), their
+   stability, PD/LPC points, a mesh check at the PD, and the doubled branch from the first PD
+   point; the Δm of every orbit measured with the simulations' detector;
 5. ``analyse`` — observables (:mod:`simulate.observables`) of network and MA: rates, SSI, MFE
    rate and pattern, gamma peak, successive peak-height differences Δm;
 6. ``figures`` — population-rate time series (network vs MA), spectra, rates over ``p_ei``,
-   the bifurcation diagram, and the brute-force Δm diagrams of network and MA with the
-   continued cycles drawn over them, each as PNG, PDF and CSV.
+   the bifurcation diagram (equilibria and cycle extremes), the brute-force Δm diagrams of
+   network and MA with the continued cycles drawn over them, and the cycles' period and
+   leading Floquet multiplier, each as PNG, PDF and CSV; tables of observables, rate errors
+   per p_ei and special points.
 
 A step whose capability is not importable in this build is reported as skipped with the reason,
 and the checks that need it are skipped too; nothing is faked.
 
-Checks and their references (see docs/case_studies.md):
+Checks and their references (see docs/cases/gamma.md):
 
 - ``network-rates``: I rate above E rate, both in [5, 150] Hz (models.md §2: "E and I rates of a
   few tens of Hz, I above E"; qualitative).
@@ -41,6 +44,10 @@ Checks and their references (see docs/case_studies.md):
 - ``ma-cycle-born-at-hopf``: Hopf's theorem (a second method for the cycle start): the period
   of the cycle nearest the Hopf point equals 2π/ω of the critical eigenvalue, relative
   tolerance ``cyc_hb_period_tol`` (the O(ε²) period shift at the first step, ≪ 2e-3).
+- ``ma-cycle-pd`` (full runs): the first PD of the branch against the PD of the MA's Poincaré
+  return map (integrated ODE, no collocation; docs/cycles.md), tolerance ``cyc_pd_tol``.
+- ``ma-cycle-mesh`` (full runs): :func:`bifurcation.cycles.mesh_check` of the PD orbit (NTST
+  vs 2·NTST and single shooting) within its default tolerances.
 """
 
 from __future__ import annotations
