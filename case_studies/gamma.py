@@ -85,7 +85,7 @@ def _simulate_task(task):
 
 
 def _reduce_task(task):
-    """One MA integration (module level for worker processes): activity and state averages."""
+    """One MA integration (module level for worker processes): its population activity."""
     import reduce
     import simulate
     from simulate.activity import as_activity
@@ -93,39 +93,13 @@ def _reduce_task(task):
     p, p_ei = task
     net = simulate.MarkovIFNetwork(method=p["method"], n_e=p["n_e"], n_i=p["n_i"],
                                    p_ei=float(p_ei))
-    ma = reduce.MarkovApproximation(net)
-    sim = ma.simulate(t_end=p["ma_t_end"], form=p["ma_form"])
-    rec = {"p_ei": float(p_ei), "activity": as_activity(sim)}
-    try:
-        n = ma.ode().n_states
-    except Exception:  # the ODE form may not exist; the activity is enough for the checks
-        n = None
-    states = _states_of(sim, n) if n else None
-    if states is not None:
-        burn = max(0, min(len(states) - 1,
-                          int(len(states) * p["t_burn"] / max(p["ma_t_end"], 1e-9))))
-        rec["state_mean"] = states[burn:].mean(axis=0)
-        rec["state_last"] = states[-1]
-    return rec
+    sim = reduce.MarkovApproximation(net).simulate(t_end=p["ma_t_end"], form=p["ma_form"])
+    return {"p_ei": float(p_ei), "activity": as_activity(sim)}
 
 
 def _sweep_values(p):
     vals = [float(p["p_ei"])] + [float(v) for v in p["sweep_p_ei"]]
     return list(dict.fromkeys(vals))
-
-
-def _states_of(sim, n_states):
-    """A (T, n_states) state array from an integration result, or None."""
-    for name in ("x", "states", "y", "X"):
-        arr = getattr(sim, name, None)
-        if arr is None:
-            continue
-        arr = np.asarray(arr, float)
-        if arr.ndim == 2 and arr.shape[1] == n_states:
-            return arr
-        if arr.ndim == 2 and arr.shape[0] == n_states:
-            return arr.T
-    return None
 
 
 def _rate_outputs(outputs: dict) -> dict:
@@ -207,8 +181,7 @@ class GammaCase(CaseStudy):
              uses=("p_ei", "n_e", "n_i", "method", "t_end", "t_burn", "seed", "sweep_p_ei"),
              description="Markov IF network runs (case p_ei and the sweep)"),
         Step("reduce", "step_reduce",
-             uses=("p_ei", "n_e", "n_i", "method", "ma_t_end", "ma_form", "sweep_p_ei",
-                   "t_burn"),
+             uses=("p_ei", "n_e", "n_i", "method", "ma_t_end", "ma_form", "sweep_p_ei"),
              description="Markov approximation integrated at the same parameters"),
         Step("continue", "step_continue", uses=("p_ei", "n_e", "n_i", "method", "cont_bounds",
                                                 "cont_max_points", "cont_ds", "cont_ds_max"),
@@ -261,7 +234,7 @@ class GammaCase(CaseStudy):
         ctx.require("reduce", "MarkovApproximation")
         _network(ctx, ctx.params["p_ei"])   # validates the network parameters
         p = ctx.params
-        base = {k: p[k] for k in ("method", "n_e", "n_i", "ma_t_end", "ma_form", "t_burn")}
+        base = {k: p[k] for k in ("method", "n_e", "n_i", "ma_t_end", "ma_form")}
         out = ctx.map_tasks(_reduce_task, [(base, v) for v in _sweep_values(p)],
                             desc="MA integrations")
         return {"runs": out}
