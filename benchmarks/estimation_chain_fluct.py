@@ -111,6 +111,46 @@ def run_fit(workdir, k, schemes, seeds, chain_t):
     return d
 
 
+def pooled_sweep(workdir, model_file, seeds, chain_t, reps=3, t_end=3000.0):
+    """Step chain and ODE of the pooled model (fitted at p_ei = 0.6, 0.7, 0.8, 0.9) at every
+    p_ei of the closed-loop study against the mean of the ``reps`` network runs there (seeds
+    of ``reduce.estimation.closed_loop``: 100 rep + i, i the index of p_ei in 0.6, ..., 0.9)."""
+    from reduce.estimation import FittedMarkovModel
+    from reduce.estimation.validation import integrate_ode
+    from simulate import Trajectory
+
+    m = FittedMarkovModel.load(model_file)
+    rows = []
+    for i, p in enumerate((0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9)):
+        nets = []
+        for rep in range(reps):
+            f = Path(workdir) / f"traj_p{p:g}_t{t_end:g}_s{100 * rep + i}.h5"
+            if f.exists():
+                tr = Trajectory.load(f)
+                nets.append(_stats(tr, 300.0))
+        if not nets:
+            continue
+        row = {"p_ei": p, "n_network_runs": len(nets), "network": nets, "chains": []}
+        for s in seeds:
+            ch = m.chain(scheme="step", p_ei=p).run(chain_t, seed=s, dt=0.1, t_burn=200.0)
+            row["chains"].append({"seed": s, "rates": ch.rates_hz, **_stats(ch, 200.0)})
+        try:
+            row["ode"] = _stats(integrate_ode(m.ode(p_ei=p), m.x0(), chain_t, dt_out=0.1,
+                                              t_burn=200.0).activity(), 200.0)
+        except Exception as exc:  # noqa: BLE001 - reported
+            row["ode"] = {"error": str(exc)}
+        for q in ("E", "I"):
+            vn = np.mean([d[q]["rate_var_hz2"] for d in nets])
+            row[f"var_rel_{q}"] = float(np.mean([c[q]["rate_var_hz2"] for c in row["chains"]])
+                                        / vn - 1)
+            if "error" not in row["ode"]:
+                row[f"ode_var_rel_{q}"] = float(row["ode"][q]["rate_var_hz2"] / vn - 1)
+        print(json.dumps({k: v for k, v in row.items()
+                          if k not in ("network", "chains", "ode")}), flush=True)
+        rows.append(row)
+    return rows
+
+
 def _t975(df):
     from scipy.stats import t
 
@@ -165,8 +205,16 @@ def main(argv=None):
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"
                                          / "estimation_chain_fluct.json"))
     ap.add_argument("--table", action="store_true", help="print the summary of --out only")
+    ap.add_argument("--pooled", default=None,
+                    help="fitted pooled model file: run the p_ei sweep (pooled_sweep) instead")
     a = ap.parse_args(argv)
     out = Path(a.out)
+    if a.pooled:
+        seeds = [int(s) for s in a.chain_seeds.split(",") if s.strip()]
+        rows = pooled_sweep(a.workdir, a.pooled, seeds, a.chain_t)
+        out.write_text(json.dumps({"settings": vars(a), "rows": rows}, indent=1,
+                                  default=float))
+        return rows
     if a.table:
         print(json.dumps(summary(json.loads(out.read_text())), indent=1))
         return None
