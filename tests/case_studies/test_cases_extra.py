@@ -201,6 +201,7 @@ def test_brunel_compares_only_ai_points(tmp_path, monkeypatch, factor, cv_off, o
     monkeypatch.setitem(_FAKE_BRUNEL, "cv_off", cv_off)
     monkeypatch.setattr(brunel, "_simulate_task", _fake_brunel_task)
     monkeypatch.setattr(brunel, "_renewal_task", _fake_renewal_task)
+    monkeypatch.setenv("SNNREDUCE_WORKERS", "1")    # in-process: no worker start-up cost
     rep = fw.run_case("brunel", tmp_path, progress=False, log=lambda m: None)
     checks = {c["name"]: c for c in rep["checks"]}
     assert checks["regions-published"]["pass"] is True
