@@ -73,13 +73,18 @@ Statistics of an iteration (M independent model neurons, recorded time T):
   the per-window CV (windows with ≥ 5 spikes), i.e. the estimator a network analysis with
   that window applies, finite-window bias included; SE across windows.
 
+Variant ``inputs="trains"``: iteration k's inputs are the recorded output trains of
+iteration k − 1 themselves (a random one per input, random phase, repeated periodically,
+time-scaled to ν_in), which keeps the serial correlations of the ISIs that resampling
+destroys; at Brunel's (5, 2) it changes the CV by −0.003 (docs/meanfield.md §3b).
+
 What the theory neglects: cross-correlations between the inputs (shared presynaptic neurons;
-of order the connection probability ε), serial correlations of the ISIs of the inputs
-(a renewal process has none), and, for the network, the heterogeneity of rates across
-neurons. It is a **reconstruction** in the spirit of the cited papers (they compute the
-spike-train power spectrum by iterating a single-neuron simulation with surrogate inputs of
-the output spectrum; we match the ISI law instead, which fixes the spectrum of a renewal
-train).
+of order the connection probability ε), serial correlations of the ISIs of the inputs (a
+renewal process has none; see the variant above), and, for the network, the heterogeneity of
+rates across neurons. It is a **reconstruction** in the spirit of the cited papers (they
+compute the spike-train power spectrum by iterating a single-neuron simulation with
+surrogate inputs of the output spectrum; we match the ISI law instead, which fixes the
+spectrum of a renewal train).
 
 Examples
 --------
