@@ -41,6 +41,7 @@ import scipy.sparse.linalg as spla
 from simulate.validation import ParameterError, check_number
 
 from ..branch import CycleBranch, Endpoint, SpecialPoint
+from ..settings import blas_limit
 from .collocation import Collocation
 from .continuation import CycleSettings, point_record
 from .floquet import floquet
@@ -397,39 +398,40 @@ def continue_cycle_codim2(point, params, bounds, settings=None, **kwargs):
         check_number(k, point.params[k], float(lo), float(hi),
                      hint="the start must lie within bounds")
     i1, i2 = system.param_index[params[0]], system.param_index[params[1]]
-    sol, V, S = _initial(point, system, point.kind)
-    p_base = sol.p.copy()
-    if point.kind == "NS":
-        aug = _AugmentedNS(system, sol.mesh, i1, i2)
-        Y0 = np.concatenate([sol.U.ravel(), V.real.ravel(), V.imag.ravel(), [sol.T, S],
-                             [p_base[i1], p_base[i2]]])
-    else:
-        aug = _Augmented(system, sol.mesh, point.kind, i1, i2)
-        Y0 = np.concatenate([sol.U.ravel(), V.ravel(), [sol.T], [S] if aug.nS else [],
-                             [p_base[i1], p_base[i2]]])
-    w = aug.weights()
-    # correct the start (fix p2) and get the tangent
-    last = np.zeros(aug.size)
-    last[-1] = 1.0
-    refs = (sol.U, V, S)
-    Yc, lu, _ = _newton(aug, Y0, p_base, refs, last, Y0[-1], s.newton_tol,
-                        max(s.newton_max_iter, 15))
-    if Yc is None:
-        raise ParameterError(f"the {point.kind} point could not be corrected on the augmented "
-                             "system; locate it more accurately or refine the mesh (ntst)")
-    e = np.zeros(aug.size)
-    e[-1] = 1.0
-    t = lu.solve(e)
-    t /= np.sqrt(np.sum(w * t * t))
-    stats = {"newton_iterations": 0, "steps": 0}
-    runs = []
-    for direction in (1.0, -1.0):
-        runs.append(_run(aug, Yc, direction * t, p_base, s, bounds, params, stats))
-    pts_b, reason_b = runs[1]
-    pts_f, reason_f = runs[0]
-    pts = pts_b[::-1] + pts_f[1:]
-    return _build(system, aug, pts, p_base, params, point.kind, (reason_b, reason_f), s, stats,
-                  t0)
+    with blas_limit(s.blas_threads):
+        sol, V, S = _initial(point, system, point.kind)
+        p_base = sol.p.copy()
+        if point.kind == "NS":
+            aug = _AugmentedNS(system, sol.mesh, i1, i2)
+            Y0 = np.concatenate([sol.U.ravel(), V.real.ravel(), V.imag.ravel(), [sol.T, S],
+                                 [p_base[i1], p_base[i2]]])
+        else:
+            aug = _Augmented(system, sol.mesh, point.kind, i1, i2)
+            Y0 = np.concatenate([sol.U.ravel(), V.ravel(), [sol.T], [S] if aug.nS else [],
+                                 [p_base[i1], p_base[i2]]])
+        w = aug.weights()
+        # correct the start (fix p2) and get the tangent
+        last = np.zeros(aug.size)
+        last[-1] = 1.0
+        refs = (sol.U, V, S)
+        Yc, lu, _ = _newton(aug, Y0, p_base, refs, last, Y0[-1], s.newton_tol,
+                            max(s.newton_max_iter, 15))
+        if Yc is None:
+            raise ParameterError(f"the {point.kind} point could not be corrected on the augmented "
+                                 "system; locate it more accurately or refine the mesh (ntst)")
+        e = np.zeros(aug.size)
+        e[-1] = 1.0
+        t = lu.solve(e)
+        t /= np.sqrt(np.sum(w * t * t))
+        stats = {"newton_iterations": 0, "steps": 0}
+        runs = []
+        for direction in (1.0, -1.0):
+            runs.append(_run(aug, Yc, direction * t, p_base, s, bounds, params, stats))
+        pts_b, reason_b = runs[1]
+        pts_f, reason_f = runs[0]
+        pts = pts_b[::-1] + pts_f[1:]
+        return _build(system, aug, pts, p_base, params, point.kind, (reason_b, reason_f), s, stats,
+                      t0)
 
 
 def _run(aug, Y, t, p_base, s, bounds, params, stats):

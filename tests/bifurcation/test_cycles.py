@@ -256,3 +256,34 @@ def test_condensed_linear_solver_matches_sparse_and_closed_form():
     r = hopf_radius(br.params["beta"], -1.0)
     assert np.max(np.abs(br.amplitude - 2 * r)) < 1e-5
     assert np.max(np.abs(br.periods - np.pi)) < 1e-5
+
+
+def test_blas_threads_are_limited_during_the_run(monkeypatch):
+    """The run holds BLAS at ``blas_threads`` threads (threaded BLAS on a busy machine made
+    the gamma case's cycle branch ~10x more expensive); the limit is lifted afterwards."""
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import bifurcation.cycles.continuation as cc
+
+    seen = []
+    real = cc.continue_from_solution
+
+    def spy(*args, **kwargs):
+        seen.append([d["num_threads"] for d in threadpoolctl.threadpool_info()
+                     if d.get("user_api") == "blas"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cc, "continue_from_solution", spy)
+    sys_ = hopf_system()
+    g = _circle_guess(sys_, 0.5, -1.0, 2.0)
+    with threadpoolctl.threadpool_limits(limits=2, user_api="blas"):
+        before = [d["num_threads"] for d in threadpoolctl.threadpool_info()
+                  if d.get("user_api") == "blas"]
+        br = continue_cycles(g, "beta", (0.1, 1.0), max_points=2)
+        after = [d["num_threads"] for d in threadpoolctl.threadpool_info()
+                 if d.get("user_api") == "blas"]
+    assert before == [2] * len(before) and seen and seen[0]
+    assert all(n == 1 for n in seen[0])
+    assert after == before
+    assert br.settings["blas_threads"] == 1
+    with pytest.raises(ParameterError, match="blas_threads"):
+        continue_cycles(g, "beta", (0.1, 1.0), blas_threads=0)
