@@ -66,13 +66,29 @@ def test_poisson_input_matches_white_noise_theory():
     assert abs(r.cv - cv_ref) <= cv_b + 4 * r.cv_se
 
 
+def _assert_same_as_network(r, net, n, t0, t_end, seed):
+    """Rate and windowed CV of the model neurons ``r`` (Poisson input) against the first
+    ``n`` neurons of ``net`` (recurrent=False, the same input law) run with ``seed``: 4
+    combined SEs, the same per-neuron CV estimator on both (window: the whole recording)."""
+    from simulate.spike_stats import isi_cv_summary, rate_distribution
+
+    traj = net.run(t_end, seed=seed, progress=False, record_dt=10.0)
+    sel = traj["spikes/i"] < n
+    sim = (traj["spikes/t"][sel], traj["spikes/i"][sel], {"E": n})
+    rates = rate_distribution(sim, t0, t_end)["E"]
+    m2, s2 = rates.mean(), rates.std(ddof=1) / math.sqrt(n)
+    assert 10.0 < m2 < 100.0
+    assert abs(r.rate_hz - m2) <= 4 * math.hypot(r.rate_se_hz, s2)
+    cv_net = isi_cv_summary(sim, "E", t0, t_end, None, 5)
+    assert abs(r.cv_window - cv_net["cv"]) <= 4 * math.hypot(r.cv_window_se, cv_net["se"])
+
+
 def test_conductance_poisson_input_matches_network_kernel():
     """Conductance neuron, Poisson input: the same law as simulate.ConductanceLIFNetwork with
     recurrent=False, nu_x = ν_X + ν (K excitatory Poisson inputs) and nu_x_inh = ν (γK
     inhibitory ones) — a second implementation of the same model and time grid, so no
     systematic budget: 4 combined SEs."""
     from simulate import ConductanceLIFNetwork
-    from simulate.spike_stats import isi_cv_summary, rate_distribution
 
     K, a, g, nu_x, nu, n, t_end, t0 = 100, 0.01, 20.0, 20.0, 30.0, 150, 2200.0, 200.0
     nrn = RenewalInputNeuron("conductance", K=K, a=a, g=g, nu_x=nu_x)
@@ -80,16 +96,7 @@ def test_conductance_poisson_input_matches_network_kernel():
                      cv_window_ms=t_end - t0)
     net = ConductanceLIFNetwork(K=K, a=a, g=g, nu_x=nu_x + nu, nu_x_inh=nu, recurrent=False,
                                 n_e=n, n_i=1)
-    traj = net.run(t_end, seed=6, progress=False, record_dt=10.0)
-    sel = traj["spikes/i"] < n
-    sim = (traj["spikes/t"][sel], traj["spikes/i"][sel], {"E": n})
-    rates = rate_distribution(sim, t0, t_end)["E"]
-    m2, s2 = rates.mean(), rates.std(ddof=1) / math.sqrt(n)
-    assert 10.0 < m2 < 100.0
-    assert abs(r.rate_hz - m2) <= 4 * math.hypot(r.rate_se_hz, s2)
-    # the same per-neuron CV estimator on both (the window is the whole recording)
-    cv_net = isi_cv_summary(sim, "E", t0, t_end, None, 5)
-    assert abs(r.cv_window - cv_net["cv"]) <= 4 * math.hypot(r.cv_window_se, cv_net["se"])
+    _assert_same_as_network(r, net, n, t0, t_end, seed=6)
 
 
 def test_sampler_reproduces_rate_cv_and_stationarity():
@@ -205,19 +212,10 @@ def test_current_poisson_input_matches_network_kernel():
     simulate.CurrentLIFNetwork(recurrent=False) with nu_x = ν_X + ν — a second implementation
     on the same grid, so no systematic budget: 4 combined SEs on rate and windowed CV."""
     from simulate import CurrentLIFNetwork
-    from simulate.spike_stats import isi_cv_summary, rate_distribution
 
     nu_x, nu, n, t_end, t0 = 6.0, 5.0, 150, 2200.0, 200.0
     nrn = RenewalInputNeuron("current", g=5.0, gamma=0.0, nu_x=nu_x)
     r = nrn.response(nu, None, n_neurons=n, t_sim=t_end - t0, t_warm=t0, seed=7,
                      cv_window_ms=t_end - t0)
     net = CurrentLIFNetwork(n_e=n, n_i=1, K=1000, recurrent=False, nu_x=nu_x + nu)
-    traj = net.run(t_end, seed=8, progress=False, record_dt=10.0)
-    sel = traj["spikes/i"] < n
-    sim = (traj["spikes/t"][sel], traj["spikes/i"][sel], {"E": n})
-    rates = rate_distribution(sim, t0, t_end)["E"]
-    m2, s2 = rates.mean(), rates.std(ddof=1) / math.sqrt(n)
-    assert 10.0 < m2 < 100.0
-    assert abs(r.rate_hz - m2) <= 4 * math.hypot(r.rate_se_hz, s2)
-    cv_net = isi_cv_summary(sim, "E", t0, t_end, None, 5)
-    assert abs(r.cv_window - cv_net["cv"]) <= 4 * math.hypot(r.cv_window_se, cv_net["se"])
+    _assert_same_as_network(r, net, n, t0, t_end, seed=8)
