@@ -272,6 +272,10 @@ class BrunelCase(CaseStudy):
 
     # ------------------------------------------------------------------ steps
     def step_theory(self, ctx):
+        """Siegert self-consistent rate and ISI CV (:class:`BrunelTheory`) at every (g, η) grid
+        point (the stable solution if any), with the CV's shot-noise budget (largest CV change when
+        the threshold moves by ±J), the number of solutions and the linear limit; keyed by (g, η).
+        """
         Theory = ctx.require("reduce.meanfield.brunel", "BrunelTheory")
         p = ctx.params
         out = {}
@@ -298,6 +302,9 @@ class BrunelCase(CaseStudy):
         return out
 
     def step_simulate(self, ctx):
+        """Current-based LIF network runs at every (g, η) grid point (one seed per point), and again
+        at ``size_factor`` × n_e (same C_E) if ``size_factor`` > 1: ``{"runs", "runs_big"}``.
+        """
         cls = ctx.require("simulate", "CurrentLIFNetwork")
         from simulate.executor import spawn_seeds
 
@@ -335,6 +342,12 @@ class BrunelCase(CaseStudy):
         return {(r["g"], r["eta"]): r for r in res}
 
     def step_compare(self, ctx):
+        """One row per grid point: the region classified from the N_E and size_factor × N_E runs
+        next to the published label, and the network rate and ISI CV next to the Siegert and
+        renewal-input theories; at AI points with a theory solution also the rate tolerance
+        (``sys_budget``·theory + ``n_se`` SE) and the CV tolerances and pass flags. Returns
+        ``{"rows", "runs", "renewal"}``.
+        """
         p = ctx.params
         th = ctx.result("theory")
         ren = ctx.result("renewal")
@@ -406,6 +419,9 @@ class BrunelCase(CaseStudy):
         return {"rows": rows, "runs": ctx.result("simulate")["runs"], "renewal": ren}
 
     def step_figures(self, ctx):
+        """Figures (network vs theory rates, population activity per grid point, and the ISI-CV
+        figures), the ``grid`` table and the summary; returns the figure names.
+        """
         import matplotlib
 
         matplotlib.use("Agg", force=False)
@@ -531,6 +547,10 @@ class BrunelCase(CaseStudy):
 
     # ------------------------------------------------------------------ checks
     def check_rates_ai(self, ctx):
+        """Network E rate vs the Siegert self-consistent rate at every AI point; tolerance per point
+        ``sys_budget``·theory (systematic) + ``n_se`` SE of the network rate. Skipped if no point is
+        AI.
+        """
         rows = [r for r in ctx.result("compare")["rows"] if r["compared"]]
         if not rows:
             raise StepSkipped("no grid point is in the asynchronous-irregular state")
@@ -568,6 +588,10 @@ class BrunelCase(CaseStudy):
                             "of docs/cases/brunel.md)")
 
     def check_regions(self, ctx):
+        """Classified regime (AI iff F_pop(size_factor·N)/F_pop(N) < √size_factor and persistence <
+        ``persistence_ai``) vs the published labels of Brunel (2000) Fig. 8, at the points having
+        one; passes if AI/non-AI agree everywhere. Skipped if no point has a label.
+        """
         rows = [r for r in ctx.result("compare")["rows"] if r["published"]]
         if not rows:
             raise StepSkipped("no grid point has a published label")

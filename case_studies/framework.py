@@ -251,9 +251,13 @@ class Check:
 
     @classmethod
     def skipped(cls, name, reason, reference=None, tolerance=None):
+        """A check with status ``"skipped"`` (no value, ``passed`` None) and the given reason."""
         return cls(name, None, reference, tolerance, None, status="skipped", reason=reason)
 
     def as_dict(self) -> dict:
+        """JSON-ready dict: name, value, reference, tolerance, pass, status (and detail, reason if
+        set).
+        """
         d = {"name": self.name, "value": self.value, "reference": self.reference,
              "tolerance": self.tolerance, "pass": self.passed, "status": self.status}
         if self.detail:
@@ -567,6 +571,7 @@ class RunContext:
         return self._results[step]
 
     def has(self, step: str) -> bool:
+        """Whether ``step`` has a result (its status is ``"done"`` or ``"cached"``)."""
         st = self._status.get(step)
         return st is not None and st["status"] in ("done", "cached")
 

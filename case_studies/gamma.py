@@ -219,6 +219,9 @@ class GammaCase(CaseStudy):
 
     # ------------------------------------------------------------------ steps
     def step_simulate(self, ctx):
+        """Markov IF network runs at the case's p_ei and every ``sweep_p_ei`` value (one seed each):
+        ``{"runs", "p_ei"}``.
+        """
         _network(ctx, ctx.params["p_ei"])   # validates parameters; skips if no engine
         from simulate.executor import spawn_seeds
 
@@ -231,6 +234,9 @@ class GammaCase(CaseStudy):
         return {"runs": runs, "p_ei": values}
 
     def step_reduce(self, ctx):
+        """Integrations of the Markov approximation (``ma_form``, ``ma_t_end``) of the same network
+        at every swept p_ei: ``{"runs"}`` with the population activity of each.
+        """
         ctx.require("reduce", "MarkovApproximation")
         _network(ctx, ctx.params["p_ei"])   # validates the network parameters
         p = ctx.params
@@ -240,6 +246,11 @@ class GammaCase(CaseStudy):
         return {"runs": out}
 
     def step_continue(self, ctx):
+        """Continuation of the MA equilibria in p_ei over ``cont_bounds``, started from
+        ``ma.equilibrium()`` at the case's p_ei: the branch (p_ei, stability, outputs), its special
+        points, the Hopf records for the cycles step, status and start description. Skipped if the
+        MA ODE has no p_ei parameter or no ``equilibrium()``.
+        """
         cont = ctx.require("bifurcation", "continue_equilibria")
         MA = ctx.require("reduce", "MarkovApproximation")
         p = ctx.params
@@ -345,6 +356,10 @@ class GammaCase(CaseStudy):
         return out
 
     def step_analyse(self, ctx):
+        """Observables of every network run and MA integration, per p_ei: firing rates, E spike
+        synchrony index, MFE rate, pattern and peak-height differences Δm, gamma peak and band
+        power, and the E power spectrum. Returns ``{"network", "ma"}``.
+        """
         from simulate import observables as obs
 
         p = ctx.params
@@ -373,6 +388,10 @@ class GammaCase(CaseStudy):
         return {"network": net, "ma": ma}
 
     def step_figures(self, ctx):
+        """Figures (E-rate time series, spectra, rates vs p_ei with the equilibrium branch,
+        bifurcation diagram, Δm diagram, cycles, each when its inputs exist), the observables (and
+        rate-error, special-point) tables and the summary; returns the figure names.
+        """
         import matplotlib
 
         matplotlib.use("Agg", force=False)
@@ -586,12 +605,17 @@ class GammaCase(CaseStudy):
                      f"({mc['at']}): {mc['message']}")
 
     def check_network_rates(self, ctx):
+        """Network E and I rates at the case's p_ei: qualitative check that I > E and both lie in
+        [5, 150] Hz.
+        """
         r = ctx.result("analyse")["network"][float(ctx.params["p_ei"])]["rates_hz"]
         ok = 5.0 <= r["E"] <= 150.0 and 5.0 <= r["I"] <= 150.0 and r["I"] > r["E"]
         return Check("network-rates", {"E": r["E"], "I": r["I"]},
                      "I > E, both in [5, 150] Hz", "qualitative", bool(ok))
 
     def check_network_peak(self, ctx):
+        """Network gamma peak (largest PSD in the gamma band) at the case's p_ei within 60 ± 30 Hz.
+        """
         g = ctx.result("analyse")["network"][float(ctx.params["p_ei"])]["gamma_peak_hz"]
         return Check.within("network-gamma-peak", g, 60.0, 30.0,
                             detail="largest PSD in the gamma band; MFEs at ~40-80 Hz")
@@ -607,12 +631,18 @@ class GammaCase(CaseStudy):
         return r_ma, r_net
 
     def check_ma_rate_e(self, ctx):
+        """MA vs network E rate at the case's p_ei; tolerance ``rate_tolerance`` relative to the
+        network rate.
+        """
         v = float(ctx.params["p_ei"])
         r_ma, r_net = self._rate_pair(ctx, "E", v)
         return Check.within("ma-rate-E", r_ma, r_net, ctx.params["rate_tolerance"],
                             relative=True, detail=f"MA vs network E rate (Hz) at p_ei = {v:g}")
 
     def check_ma_rate_i(self, ctx):
+        """MA vs network I rate at the case's p_ei; tolerance ``rate_tolerance`` relative to the
+        network rate.
+        """
         v = float(ctx.params["p_ei"])
         r_ma, r_net = self._rate_pair(ctx, "I", v)
         return Check.within("ma-rate-I", r_ma, r_net, ctx.params["rate_tolerance"],
@@ -660,6 +690,9 @@ class GammaCase(CaseStudy):
                      + ", ".join(f"{k} {e:.3f}" for k, e in errs.items()))
 
     def check_ma_peak(self, ctx):
+        """MA vs network gamma peak (Hz) at the case's p_ei; tolerance ``peak_tolerance_hz``.
+        Skipped without MA activity there.
+        """
         an = ctx.result("analyse")
         v = float(ctx.params["p_ei"])
         if v not in an["ma"]:
@@ -670,6 +703,9 @@ class GammaCase(CaseStudy):
                             detail="MA vs network gamma peak (Hz)")
 
     def check_equilibrium_unstable(self, ctx):
+        """The MA equilibrium on the continued branch at the case's p_ei must be unstable (exact).
+        Skipped if the branch does not pass through that p_ei.
+        """
         br = ctx.result("continue")
         v = float(ctx.params["p_ei"])
         i = int(np.argmin(np.abs(br["p_ei"] - v)))

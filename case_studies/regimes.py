@@ -375,6 +375,10 @@ class RegimesCase(CaseStudy):
 
     # ------------------------------------------------------------------ steps
     def step_network(self, ctx):
+        """Markov IF network runs of the three regimes, each with the exact (integer voltages) and
+        the fixed-step scheme (one seed each): rates with batch-means intervals, SSI, spectrum, peak
+        and a 200-ms E-rate trace, keyed by (regime, method).
+        """
         ctx.require("simulate", "MarkovIFNetwork")
         from simulate.executor import spawn_seeds
 
@@ -389,6 +393,10 @@ class RegimesCase(CaseStudy):
         return {(d["regime"], d["method"]): d for d in out}
 
     def step_ma(self, ctx):
+        """Analytic MA of every regime: ODE and discrete-time map integrations (observables and
+        attractor), the E-rate trace and the MA equilibrium (:func:`find_equilibrium`: state,
+        convergence, stability, leading eigenvalue, rates), keyed by regime.
+        """
         ctx.require("reduce", "MarkovApproximation")
         ctx.require("reduce.finite_size", "find_equilibrium")
         p = ctx.params
@@ -397,12 +405,24 @@ class RegimesCase(CaseStudy):
         return {d["regime"]: d for d in out}
 
     def step_fit(self, ctx):
+        """Transition-rate reduction fitted on a fixed-step network run of each regime (seeds from
+        seed + 1000), its ODE integrated: observables of the ODE next to the network's rates and
+        intervals, keyed by regime.
+        """
         return _fits(ctx, "fixed-step", 1000, "fits")
 
     def step_fit_exact(self, ctx):
+        """As :meth:`step_fit`, fitted on exact (integer-voltage) network runs (seeds from seed +
+        2000).
+        """
         return _fits(ctx, "exact", 2000, "fits (exact network)")
 
     def step_hopf(self, ctx):
+        """Continuation of the MA equilibria in tau_ee from the homogeneous regime's equilibrium
+        (branch, its Hopf points with frequency, stability at the largest tau_ee), then the Hopf
+        curve in (tau_ee, tau_ie) continued from the Hopf point at the largest tau_ee (``curve``
+        None if the branch has no Hopf point).
+        """
         cont = ctx.require("bifurcation", "continue_equilibria")
         codim2 = ctx.require("bifurcation", "continue_codim2")
         import reduce
@@ -452,6 +472,10 @@ class RegimesCase(CaseStudy):
         return res
 
     def step_lna(self, ctx):
+        """Linear-noise approximation (:class:`MALinearNoise`) at the MA equilibrium of every regime
+        where it converged and is stable: E-rate spectrum on 1–250 Hz, its peak in ``peak_band`` and
+        the 1-ms binned rate variance; otherwise ``applicable`` False with the reason.
+        """
         Lna = ctx.require("reduce.finite_size", "MALinearNoise")
         import reduce
         import simulate
@@ -475,6 +499,10 @@ class RegimesCase(CaseStudy):
         return out
 
     def step_figures(self, ctx):
+        """Figures (rates and SSI per regime and source, spectra with the LNA, time series, Hopf
+        curve with the regimes), the ``observables`` table and the summary; returns the figure
+        names.
+        """
         import matplotlib
 
         matplotlib.use("Agg", force=False)
@@ -621,43 +649,90 @@ class RegimesCase(CaseStudy):
                      "qualitatively by Li, Chariker & Young (2019)")
 
     def check_ssi_exact(self, ctx):
+        """SSI of the E population of the exact network must be strictly ordered homogeneous <
+        regular < synchronized (qualitative ordering of Li, Chariker & Young 2019).
+        """
         return self._ssi_order(ctx, "exact")
 
     def check_ssi_fixed(self, ctx):
+        """SSI of the E population of the fixed-step network must be strictly ordered homogeneous <
+        regular < synchronized (qualitative ordering of Li, Chariker & Young 2019).
+        """
         return self._ssi_order(ctx, "fixed-step")
 
     # one method per regime (the framework calls ``method(ctx)``)
     def compare_ma_rates_homogeneous(self, ctx):
+        """MA (ODE and map) E and I rates vs both network schemes in the homogeneous regime:
+        relative errors, references with the networks' 95 % intervals (measured, no tolerance).
+        """
         return _ma_rates_comparison(ctx, REGIMES[0])
 
     def compare_ma_rates_regular(self, ctx):
+        """MA (ODE and map) E and I rates vs both network schemes in the regular regime: relative
+        errors, references with the networks' 95 % intervals (measured, no tolerance).
+        """
         return _ma_rates_comparison(ctx, REGIMES[1])
 
     def compare_ma_rates_synchronized(self, ctx):
+        """MA (ODE and map) E and I rates vs both network schemes in the synchronized regime:
+        relative errors, references with the networks' 95 % intervals (measured, no tolerance).
+        """
         return _ma_rates_comparison(ctx, REGIMES[2])
 
     def check_fit_rates_homogeneous(self, ctx):
+        """Fitted ODE E and I rates vs the fixed-step run they were fitted on (homogeneous regime);
+        bound per population ``fit_rate_tolerance`` (issue #8) + c·SE_rel of the network rate
+        (:func:`fit_rate_bound`, ``fit_check_alpha``).
+        """
         return _fit_rates_check(ctx, REGIMES[0])
 
     def check_fit_rates_regular(self, ctx):
+        """Fitted ODE E and I rates vs the fixed-step run they were fitted on (regular regime);
+        bound per population ``fit_rate_tolerance`` (issue #8) + c·SE_rel of the network rate
+        (:func:`fit_rate_bound`, ``fit_check_alpha``).
+        """
         return _fit_rates_check(ctx, REGIMES[1])
 
     def check_fit_rates_synchronized(self, ctx):
+        """Fitted ODE E and I rates vs the fixed-step run they were fitted on (synchronized regime);
+        bound per population ``fit_rate_tolerance`` (issue #8) + c·SE_rel of the network rate
+        (:func:`fit_rate_bound`, ``fit_check_alpha``).
+        """
         return _fit_rates_check(ctx, REGIMES[2])
 
     def compare_fit_exact_rates(self, ctx):
+        """ODE fitted on the exact network vs the run it was fitted on, every regime: relative
+        errors of the E and I rates, references with the run's 95 % intervals (measured, no
+        tolerance).
+        """
         return _fit_exact_rates_comparison(ctx)
 
     def check_hopf_side_homogeneous(self, ctx):
+        """Stability predicted by the side of the Hopf curve the homogeneous preset lies on vs the
+        eigenvalues of its MA equilibrium (exact). Skipped without a Hopf curve reaching its tau_ie
+        or without an equilibrium.
+        """
         return _hopf_side_check(ctx, REGIMES[0])
 
     def check_hopf_side_regular(self, ctx):
+        """Stability predicted by the side of the Hopf curve the regular preset lies on vs the
+        eigenvalues of its MA equilibrium (exact). Skipped without a Hopf curve reaching its tau_ie
+        or without an equilibrium.
+        """
         return _hopf_side_check(ctx, REGIMES[1])
 
     def check_hopf_side_synchronized(self, ctx):
+        """Stability predicted by the side of the Hopf curve the synchronized preset lies on vs the
+        eigenvalues of its MA equilibrium (exact). Skipped without a Hopf curve reaching its tau_ie
+        or without an equilibrium.
+        """
         return _hopf_side_check(ctx, REGIMES[2])
 
     def check_lna(self, ctx):
+        """LNA spectral peak vs the fixed-step network's peak at every regime with a stable MA
+        equilibrium; the value is the largest absolute difference, tolerance
+        ``lna_peak_tolerance_hz``. Skipped if no regime has one.
+        """
         net = ctx.result("network")
         lna = ctx.result("lna")
         tol = ctx.params["lna_peak_tolerance_hz"]

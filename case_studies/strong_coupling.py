@@ -488,6 +488,10 @@ class StrongCouplingCase(CaseStudy):
 
     # ------------------------------------------------------------------ steps
     def step_theory(self, ctx):
+        """Diffusion theory (:class:`ConductanceTheory`) curves of rate and CV vs K for every
+        scaling rule and for a(K) keeping the rate of (K0, a0), the a(K) values of the simulated K,
+        the linear limit, and the additive and multiplicative theory at every simulated (K, a).
+        """
         ctx.require("reduce.meanfield.conductance", "ConductanceTheory")
         p = ctx.params
         th = _theory(p)
@@ -522,6 +526,9 @@ class StrongCouplingCase(CaseStudy):
         return res
 
     def step_simulate(self, ctx):
+        """Conductance-based LIF network runs at every simulated (K, a) (scaling rules and a(K); one
+        seed each; run largest K first): ``{"runs"}`` with the rules of each run.
+        """
         ctx.require("simulate", "ConductanceLIFNetwork")
         from simulate.executor import spawn_seeds
 
@@ -542,6 +549,9 @@ class StrongCouplingCase(CaseStudy):
         return {"runs": res}
 
     def step_renewal(self, ctx):
+        """Self-consistent renewal-input theory (:func:`conductance_renewal`) at every simulated
+        (K, a): rate and CV with their SEs and convergence, keyed by (K, a).
+        """
         ctx.require("reduce.meanfield.renewal", "conductance_renewal")
         from simulate.executor import spawn_seeds
 
@@ -560,6 +570,11 @@ class StrongCouplingCase(CaseStudy):
         return res
 
     def step_compare(self, ctx):
+        """One row per run: network E rate (± SE), ISI CV and synchrony measures next to the
+        additive and multiplicative diffusion theory and, if available, the renewal-input theory;
+        the mean and sd of V of the network next to the diffusion (Fokker-Planck) density. Returns
+        ``{"rows"}``.
+        """
         th = ctx.result("theory")
         ren = ctx.result("renewal") if ctx.has("renewal") else {}
         rows = []
@@ -587,6 +602,9 @@ class StrongCouplingCase(CaseStudy):
         return {"rows": rows}
 
     def step_figures(self, ctx):
+        """Figures (rate and CV vs K, a(K), V distributions of the a(K) runs), the ``points`` table
+        and the summary; returns the figure names.
+        """
         import matplotlib
 
         matplotlib.use("Agg", force=False)
@@ -693,6 +711,9 @@ class StrongCouplingCase(CaseStudy):
         return ctx.result("compare")["rows"]
 
     def check_rates(self, ctx):
+        """Network E rate vs the additive diffusion theory at every run; tolerance ``rate_rel_tol``
+        relative + 4 SE of the network rate; the value is the largest relative error.
+        """
         tol = ctx.params["rate_rel_tol"]
         worst, bad, det = 0.0, [], []
         for r in self._rows(ctx):
@@ -750,6 +771,10 @@ class StrongCouplingCase(CaseStudy):
                                  for n, e, a, o in zip(lab, errs, allowed, ok)))
 
     def check_trends(self, ctx):
+        """For each scaling rule, the change of the network E rate from the smallest to the largest
+        K vs that of the additive theory: passes if the signs agree and the simulated change exceeds
+        4 combined SE. Skipped if fewer than two K values.
+        """
         rows = self._rows(ctx)
         res, ok = {}, True
         for rule in ctx.params["scalings"]:
@@ -773,6 +798,9 @@ class StrongCouplingCase(CaseStudy):
                      "linear limit")
 
     def check_afix(self, ctx):
+        """Spread (max − min)/mean of the network E rate along the theory's a(K) against 0,
+        tolerance ``afix_spread_tol``. Skipped with fewer than two a(K) runs.
+        """
         rows = [r for r in self._rows(ctx) if AFIX in r["rules"]]
         if len(rows) < 2:
             raise StepSkipped("fewer than two a(K) runs (a(K) not found at the other K)")
@@ -796,6 +824,9 @@ class StrongCouplingCase(CaseStudy):
         return rows
 
     def check_v_mean(self, ctx):
+        """Mean V of the network vs the diffusion (Fokker-Planck) density on the a(K) runs; the
+        value is the largest absolute difference, tolerance ``v_mean_tol_mv`` (mV).
+        """
         rows = self._v_rows(ctx)
         d = [r["v_mean_sim"] - r["v_mean_fp"] for r in rows]
         worst = float(max(abs(x) for x in d))
@@ -806,6 +837,9 @@ class StrongCouplingCase(CaseStudy):
                          for r in rows))
 
     def check_v_sd(self, ctx):
+        """sd of V of the network vs the diffusion (Fokker-Planck) density on the a(K) runs; the
+        value is the largest relative difference, tolerance ``v_sd_rel_tol`` relative.
+        """
         rows = self._v_rows(ctx)
         e = [(r["v_sd_sim"] - r["v_sd_fp"]) / r["v_sd_fp"] for r in rows]
         worst = float(max(abs(x) for x in e))
@@ -828,6 +862,10 @@ class StrongCouplingCase(CaseStudy):
                           detail=head + ", ".join(word(n, r) for n, r in zip(lab, rows)))
 
     def compare_cv_diffusion(self, ctx):
+        """Jackknifed network ISI CV vs the additive diffusion theory per run (measured, no
+        tolerance; the plain estimator and multiplicative theory in the detail). Skipped without a
+        network CV.
+        """
         return self._measured(
             ctx, "cv-vs-diffusion", "cv_sim", "cv_sim", "cv_add", "no network CV",
             "jackknifed network CV vs the additive diffusion theory (the published form); "
@@ -836,6 +874,10 @@ class StrongCouplingCase(CaseStudy):
             f"{r['cv_add']:.3f} (mult. {r['cv_mul']:.3f})")
 
     def compare_rates_renewal(self, ctx):
+        """Network E rate vs the renewal-input theory per run (measured, no tolerance; the theory's
+        SE, the additive theory and non-convergence in the detail). Skipped without the renewal
+        theory.
+        """
         return self._measured(
             ctx, "rates-vs-renewal", "rate_ren", "rate_sim", "rate_ren",
             "renewal theory not available",
@@ -845,6 +887,10 @@ class StrongCouplingCase(CaseStudy):
             f"{'' if r['ren_converged'] else ' not converged'}")
 
     def compare_synchrony(self, ctx):
+        """Population Fano factor of the E count (1-ms bins) per run against 1 (independent Poisson
+        neurons), measured, no tolerance; the spectral peak in the detail. Skipped if no spikes were
+        kept.
+        """
         c = self._measured(
             ctx, "synchrony", "pop_fano", "pop_fano", "pop_fano", "no spikes kept",
             "population Fano factor of the E count in 1-ms bins (2000 neurons; reference 1, "

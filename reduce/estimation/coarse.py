@@ -72,6 +72,18 @@ class CoarseGraining:
     kind = "abstract"
 
     def voltage_edges(self, traj_edges: np.ndarray) -> np.ndarray:  # pragma: no cover
+        """Voltage edges of the reduced bins, a subset of ``traj_edges`` spanning its range.
+
+        Parameters
+        ----------
+        traj_edges : ndarray
+            The trajectory's voltage-bin edges (``bins/coarse``).
+
+        Returns
+        -------
+        ndarray
+            Edges of the reduced voltage states (the refractory state is not included).
+        """
         raise NotImplementedError
 
     # ------------------------------------------------------------------ derived
@@ -113,9 +125,11 @@ class CoarseGraining:
         return lut
 
     def n_states(self, traj_edges) -> int:
+        """Number of reduced states (voltage states plus refractory), from :meth:`lookup`."""
         return int(self.lookup(traj_edges).max()) + 1
 
     def labels(self, traj_edges) -> list:
+        """State labels: ``"[a,b)"`` for each reduced voltage bin, then ``"R"`` for refractory."""
         e = self.voltage_edges(np.asarray(traj_edges, float))
         return [f"[{_fmt(a)},{_fmt(b)})" for a, b in zip(e[:-1], e[1:])] + [REFRACTORY_LABEL]
 
@@ -165,6 +179,7 @@ class VoltageBins(CoarseGraining):
             self.edges = e
 
     def voltage_edges(self, traj_edges):
+        """The configured ``edges``, or the trajectory's own edges if none were given."""
         return np.asarray(traj_edges, float) if self.edges is None else self.edges
 
     def describe(self):
@@ -197,6 +212,13 @@ class BaseGate(CoarseGraining):
         self.threshold = check_number("threshold", threshold)
 
     def voltage_edges(self, traj_edges):
+        """``[traj_edges[0], threshold, traj_edges[-1]]``.
+
+        Raises
+        ------
+        ParameterError
+            If the threshold is not strictly inside the trajectory's voltage range.
+        """
         traj_edges = np.asarray(traj_edges, float)
         if not traj_edges[0] < self.threshold < traj_edges[-1]:
             raise ParameterError(
@@ -206,6 +228,7 @@ class BaseGate(CoarseGraining):
         return np.array([traj_edges[0], self.threshold, traj_edges[-1]])
 
     def labels(self, traj_edges):
+        """``["base", "gate", "R"]``."""
         return ["base", "gate", REFRACTORY_LABEL]
 
     def describe(self):

@@ -179,6 +179,7 @@ class TransitionRateEstimator:
         self.timings = {}
 
     def get_params(self) -> dict:
+        """The estimator's settings as a dict (coarse-graining and features described)."""
         return {
             "coarse_graining": self.coarse_graining.describe(), "features": _feat_desc(
                 self.features), "lag": self.lag, "estimand": self.estimand,

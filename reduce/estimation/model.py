@@ -288,6 +288,7 @@ class FittedMarkovModel:
         return int(self.keys.shape[0])
 
     def transition_names(self) -> list:
+        """One name per fitted transition, ``"<population>: <from> -> <to>"``, in column order."""
         return [f"{self.populations[q]}: {self.labels[a]} -> {self.labels[b]}"
                 for q, a, b in self.keys]
 
@@ -434,6 +435,9 @@ class FittedMarkovModel:
 
     # ------------------------------------------------------------------ ODE and chain
     def structure(self) -> _Structure:
+        """Flat arrays of the model at its point-estimate coefficients for the compiled kernels
+        (built once, then cached).
+        """
         if "structure" not in self._cache:
             self._cache["structure"] = _Structure(self, self.coef)
         return self._cache["structure"]
@@ -539,6 +543,10 @@ class FittedMarkovModel:
         return cls(**fields)
 
     def summary(self) -> dict:
+        """JSON-ready summary: populations, states, estimand, lag (ms), number of transitions and of
+        low-count transitions, feature names, number of bootstrap samples and the spike factor of
+        each population.
+        """
         return {
             "populations": self.populations, "states": self.labels,
             "estimand": self.estimand, "lag_ms": self.lag,

@@ -216,6 +216,8 @@ class MarkovApproximation:
         return StateView(self.layout, x)
 
     def state_names(self, form: str = "ode") -> list:
+        """Names of the state components in ``"ode"`` or ``"map"`` form (:meth:`StateLayout.names`).
+        """
         return self.layout.names(form)
 
     def initial_state(self, form: str = "ode", spread: str = "uniform") -> np.ndarray:
@@ -244,6 +246,7 @@ class MarkovApproximation:
         return np.concatenate([x, R, flux])
 
     def to_ode_state(self, xm) -> np.ndarray:
+        """Map state -> ODE state: a copy of the first ``n_ode`` components (drops R and F)."""
         return np.asarray(xm, float)[..., : self.layout.n_ode].copy()
 
     # ------------------------------------------------------------------ forms

@@ -72,6 +72,7 @@ class MAResult:
         return self.activity().mean_rates_hz(t_burn)
 
     def state_view(self):
+        """Named view (:class:`StateView`) of the recorded states ``x``."""
         return self.ma.state_view(self.x)
 
     def attractor(self, smooth_ms: float = 1.0) -> dict:
@@ -86,6 +87,7 @@ class MAResult:
         return attractor_summary(t, rate, t_burn=self.t_burn)
 
     def summary(self) -> dict:
+        """Dict with ``form``, ``rates_hz``, ``t_burn``, ``t_end`` and :meth:`attractor`."""
         return {"form": self.form, "rates_hz": self.rates_hz, "t_burn": self.t_burn,
                 "t_end": float(self.t[-1] + self.dt_out), "attractor": self.attractor()}
 

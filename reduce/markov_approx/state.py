@@ -35,9 +35,11 @@ class StateLayout:
         self.n_map = self.n_ode + 2 * self.P
 
     def occ(self, q: int) -> slice:
+        """Slice of the occupancies ``n_q[0..K-1]`` of population ``q``."""
         return slice(2 * self.K * q, 2 * self.K * q + self.K)
 
     def ztot(self, q: int) -> slice:
+        """Slice of the centred voltage totals ``Z_q[0..K-1]`` of population ``q``."""
         return slice(2 * self.K * q + self.K, 2 * self.K * (q + 1))
 
     def mom(self, q: int, r: int) -> int:
@@ -45,9 +47,11 @@ class StateLayout:
         return 2 * self.K * self.P + 2 * (q * self.P + r)
 
     def refractory_index(self, q: int) -> int:
+        """Index of ``R_q`` (refractory count of population ``q``) in the map state."""
         return self.n_ode + q
 
     def flux_index(self, q: int) -> int:
+        """Index of ``F_q`` (last-step flux of population ``q``, spikes/ms) in the map state."""
         return self.n_ode + self.P + q
 
     @property
@@ -55,6 +59,9 @@ class StateLayout:
         return [a + b for a in self.populations for b in self.populations]
 
     def names(self, form: str = "ode") -> list:
+        """Component names in layout order: ``"<q>.n[k]"``, ``"<q>.Z[k]"`` per population, then
+        ``"<pathway>.m"``, ``"<pathway>.s"``; ``form="map"`` appends ``"<q>.R"`` and ``"<q>.F"``.
+        """
         out = []
         for q in self.populations:
             out += [f"{q}.n[{k}]" for k in range(self.K)]

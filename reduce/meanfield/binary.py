@@ -96,6 +96,7 @@ class BinaryBalancedTheory:
         self.params = p
 
     def with_params(self, **kw) -> BinaryBalancedTheory:
+        """A new theory with some parameters changed."""
         return BinaryBalancedTheory(**{**self.params, **kw})
 
     def balanced(self) -> dict:
@@ -151,6 +152,18 @@ class BinaryBalancedTheory:
                 "stable": bool(ok and np.all(ev.real < 0)), "eigenvalues": ev}
 
     def rates_hz(self, m) -> dict:
+        """Rates of 0 → 1 transitions per unit, ``1000·m_k(1 − m_k)/τ_k`` Hz, for k = E, I.
+
+        Parameters
+        ----------
+        m : sequence of float
+            Activities ``(m_E, m_I)``.
+
+        Returns
+        -------
+        dict
+            ``{"E": rate, "I": rate}`` in Hz.
+        """
         p = self.params
         return {"E": 1000.0 * m[0] * (1 - m[0]) / p["tau_E"],
                 "I": 1000.0 * m[1] * (1 - m[1]) / p["tau_I"]}

@@ -130,6 +130,7 @@ class BrunelTheory:
         self.params = p
 
     def with_params(self, **kw) -> BrunelTheory:
+        """A new theory with some parameters changed."""
         return BrunelTheory(**{**self.params, **kw})
 
     # ------------------------------------------------------------------ basics

@@ -191,6 +191,7 @@ class ConductanceTheory:
 
     # ------------------------------------------------------------------ helpers
     def with_params(self, **kw) -> ConductanceTheory:
+        """A new theory with some parameters changed (same ``jump`` and ``noise`` options)."""
         return ConductanceTheory(jump=self.jump, noise=self.noise, **{**self.params, **kw})
 
     def _strengths(self, a=None):

@@ -155,6 +155,14 @@ class Pathways:
         self.kin = kin.astype(np.int64)
 
     def as_tuple(self):
+        """The pathway arrays as one tuple, in the argument order of the numba kernels.
+
+        Returns
+        -------
+        tuple of ndarray
+            ``(rule, pre_off, n_pre, post_off, n_post, kb, hetero, kin_off, prob, d_lo, d_hi,
+            key, kin)``.
+        """
         return (self.rule, self.pre_off, self.n_pre, self.post_off, self.n_post, self.kb,
                 self.hetero, self.kin_off, self.prob, self.d_lo, self.d_hi, self.key, self.kin)
 

@@ -142,6 +142,7 @@ class CurrentLIFNetwork:
         return p["nu_x"] if p["nu_x"] is not None else p["eta"] * self.nu_thr_hz
 
     def n_synapses(self) -> int:
+        """Number of recurrent synapses, (n_e + n_i)·(K + round(γK)); 0 if not ``recurrent``."""
         p = self.params
         if not p["recurrent"]:
             return 0
@@ -157,6 +158,13 @@ class CurrentLIFNetwork:
         return CurrentLIFNetwork(**{**base, **changes})
 
     def spec(self) -> LIFSpec:
+        """The :class:`LIFSpec` of this network for the current-based LIF kernel.
+
+        Builds the E/I pathways (K excitatory and round(γK) inhibitory inputs per neuron, or none
+        if not ``recurrent``; one delay for all), recurrent weights J (E) and g·J (I), external
+        input at rate K·ν_x per neuron with weight J, and chooses ``connectivity="auto"`` as
+        "stored" when :meth:`n_synapses` ≤ ``STORED_LIMIT``, else "procedural".
+        """
         p = self.params
         dt = p["dt"]
         K = p["K"]

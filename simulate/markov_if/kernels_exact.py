@@ -445,6 +445,7 @@ class ExactState:
                     spec.connectivity == "fixed", conn)
 
     def grow(self):
+        """Double the capacity of the pending-kick token buffer ``tok`` (existing tokens kept)."""
         new = np.zeros((self.tok.shape[0], 2 * self.tok.shape[1]), np.int64)
         new[:, : self.tok.shape[1]] = self.tok
         self.tok = new
@@ -469,6 +470,9 @@ class ExactState:
 
     def sample(self, ts, edges, cedges, do_coarse, hist_row, refc_row, kmean_row, kvar_row,
                coarse_row):
+        """Record one sample at time ``ts`` into the given rows (voltage histogram, refractory
+        counts, kick mean/variance and, if ``do_coarse``, each neuron's coarse index).
+        """
         _take_sample(ts, self.V, self.tl, self.ref, self.H, self.pop, self.sizes,
                      self.spec.n_pop, self.spec.tau_m, edges, hist_row, refc_row, kmean_row,
                      kvar_row, do_coarse, cedges, coarse_row)
@@ -476,6 +480,18 @@ class ExactState:
     def advance(self, t1, b0, rate_dt, counts, next_sample, smp_done, n_smp, record_dt, edges,
                 hist, refc, kmean, kvar, do_coarse, cedges, coarse, spk_t, spk_i, do_events,
                 ev_t, ev_i, ev_from, ev_to):
+        """Run the compiled event-driven kernel from the current time up to ``t1``.
+
+        Updates the state in place and writes spike counts, samples, spikes and (if
+        ``do_events``) bin-crossing events into the given output arrays.
+
+        Returns
+        -------
+        tuple
+            ``(status, n_spikes, n_events_logged, samples_done, n_events)``; status 0: reached
+            ``t1``, 1: spike or event buffer full, 2: grow ``tok`` (:meth:`grow`) and call
+            again.
+        """
         return self._call(self.tcur, float(t1), self.V, self.tl, self.ref, self.H, self.tok,
                           self.ntok, self.perm, self.pos, self.nact, self.st, int(b0),
                           float(rate_dt), counts, int(next_sample), int(smp_done), int(n_smp),
