@@ -17,10 +17,8 @@ Algorithm (Keller's pseudo-arclength method):
 Bounds are scalar functions ``g_i(u) >= 0``; a step that makes one negative is cut back to the
 exact crossing (Brent's method on the arclength coordinate), which becomes the last point.
 
-A problem object provides ``residual(u)``, ``jacobian(u)`` (N x (N+1)), ``bounds(u)`` (array
-of ``g_i``), ``bound_names``, ``point_info(u, t) -> dict``, ``get_context()``,
-``set_context(ctx)`` and ``update_context(u, t)`` (e.g. bordering vectors, refreshed at every
-accepted point).
+The problem object is a :class:`CurveProblem` (residual, Jacobian, bounds, per-point data and
+an auxiliary context such as bordering vectors, refreshed at every accepted point).
 """
 
 from __future__ import annotations
@@ -112,6 +110,10 @@ class CurveProblem:
         progress output."""
         return f"u[-1] = {u[-1]:.8g}"
 
+    def snap(self, u, i):
+        """Put a point located on bound ``i`` exactly on it; by default ``u`` unchanged."""
+        return u
+
 
 def _count(counts, key, n=1):
     counts[key] = counts.get(key, 0) + n
@@ -201,8 +203,7 @@ def trace(problem, start: CurvePoint, st, counts) -> TraceResult:
                                f"raise max_points or ds_max to go further")
         a = points[-1]
         problem.set_context(a.ctx)
-        out = hard_bound_step(problem, a, ds, st) if getattr(problem, "hard_bounds", None) \
-            else None
+        out = hard_bound_step(problem, a, ds, st) if problem.hard_bounds else None
         if out == "fail":
             _count(counts, "rejected_steps")
             if ds <= st.ds_min * 1.0001:
@@ -256,8 +257,7 @@ def trace(problem, start: CurvePoint, st, counts) -> TraceResult:
             out = _cut_at_bound(problem, a, res.u, t_new, g, ds, st, counts)
             if out is not None:
                 u_b, t_b, i_b = out
-                if hasattr(problem, "snap"):
-                    u_b = problem.snap(u_b, i_b)
+                u_b = problem.snap(u_b, i_b)
                 problem.update_context(u_b, t_b)
                 points.append(CurvePoint(u_b, t_b, problem.get_context(),
                                          problem.point_info(u_b, t_b)))
