@@ -88,16 +88,6 @@ def _grid(p):
     return [(float(g), float(e)) for g in p["g_values"] for e in p["eta_values"]]
 
 
-def _isi_cv(act, t_burn, max_neurons=2000):
-    """Thin alias of :func:`simulate.spike_stats.isi_cv_summary` (E neurons, ≥ 5 spikes after
-    ``t_burn``): ``(mean CV, SE, mean #intervals)``. Kept for case_studies.strong_coupling
-    until it uses the public helper."""
-    from simulate.spike_stats import isi_cv_summary
-
-    s = isi_cv_summary(act, "E", t_burn, None, max_neurons, 5)
-    return s["cv"], s["se"], s["n_intervals"]
-
-
 def _isi_shape(act, t_burn, max_neurons=2000, bin_ms=0.5, max_ms=300.0):
     """Pooled ISI histogram (counts in ``bin_ms`` bins on [0, max_ms)) of the first
     ``max_neurons`` E neurons after ``t_burn`` and the lag-1 serial correlation coefficient
@@ -163,11 +153,9 @@ def _simulate_task(task):
         rates[q] = float(per_ms.mean())
         ses[q] = float(blocks.std(ddof=1) / np.sqrt(nb)) if nb > 1 else float("nan")
     nE = counts["E"]
-    from simulate.spike_stats import population_oscillation
+    from simulate.spike_stats import isi_cv_summary, population_oscillation
 
     osc = population_oscillation(act, "E", float(win.t[0]), float(win.t[0]) + n)
-    from simulate.spike_stats import isi_cv_summary
-
     isi = isi_cv_summary(act, "E", p["t_burn"], None, 2000, 5)
     cv, cv_se, m_isi = isi["cv"], isi["se"], isi["n_intervals"]
     isi_hist, isi_edges, rho1 = _isi_shape(act, p["t_burn"])
