@@ -24,8 +24,6 @@ import os
 import sys
 import time
 
-import numpy as np
-
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 CASES = ("ma-default", "lcy-homogeneous", "lcy-regular", "lcy-synchronized")
@@ -33,17 +31,13 @@ QUANTITIES = ("rate_E", "rate_I", "mfe_rate_hz")
 
 
 def summarise(per_seed: list) -> dict:
-    """Mean, sd and 95 % t half-width over seeds of every quantity."""
-    from scipy.stats import t as student_t
+    """Mean, sd and 95 % t half-width over seeds of every quantity
+    (:func:`compare_markov_approx.seed_summary`, with the number of seeds in each entry)."""
+    from compare_markov_approx import seed_summary
 
-    out = {}
-    for k in QUANTITIES:
-        v = np.array([row[k] for row in per_seed], float)
-        n = len(v)
-        sd = float(v.std(ddof=1)) if n > 1 else float("nan")
-        half = float(student_t.ppf(0.975, n - 1) * sd / np.sqrt(n)) if n > 1 else float("nan")
-        out[k] = {"mean": float(v.mean()), "sd": sd, "ci95_half": half, "n": n}
-    out["patterns"] = [row["pattern"] for row in per_seed]
+    s = seed_summary(per_seed)
+    out = {k: {**s[k], "n": s["n"]} for k in QUANTITIES}
+    out["patterns"] = s["patterns"]
     return out
 
 
