@@ -103,6 +103,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
+from simulate.lif.kernels import COND_INSTANT as _COND
+from simulate.lif.kernels import CURRENT as _CURR
+from simulate.lif.kernels import seed_numba
 from simulate.validation import (
     ParameterError,
     check_choice,
@@ -116,7 +119,6 @@ __all__ = ["RenewalInputNeuron", "RenewalResponse", "RenewalResult", "brunel_ren
            "CONDUCTANCE_DEFAULTS"]
 
 MODELS = ("current", "conductance")
-_COND, _CURR = 0, 1          # as simulate.lif.kernels.COND_INSTANT, CURRENT
 
 #: Brunel (2000), models.md §5 (ms, mV, Hz). ``nu_x``: rate of each of the ``C_X`` external
 #: inputs (default C_X = C_E); ``C_E`` recurrent E inputs, ``gamma·C_E`` recurrent I inputs.
@@ -135,15 +137,10 @@ CONDUCTANCE_DEFAULTS = {
 
 
 # ----------------------------------------------------------------------------- kernels
-@njit(cache=True)
-def _seed_numba(seed):
-    np.random.seed(seed)
-
-
 def _seed(seed):
     """Seed numba's generator from any non-negative integer (a 32-bit state derived by
     numpy.random.SeedSequence, so nearby seeds give unrelated streams)."""
-    _seed_numba(int(np.random.SeedSequence(int(seed)).generate_state(1)[0]))
+    seed_numba(int(np.random.SeedSequence(int(seed)).generate_state(1)[0]))
 
 
 @njit(cache=True, inline="always")
