@@ -398,11 +398,27 @@ def simulate_chain(struct, sizes, t_end, seed, x0, dt, occ_dt, t_burn, scheme="e
             struct.n_z, sz, struct.col_pop, struct.col_from, struct.col_to, struct.coef,
             struct.col_feat, struct.feat_z, struct.feat_z2, struct.mu, struct.sd, struct.eta0,
             struct.kick_m, struct.kick_tgt, struct.kick_src, pvals, tvals, ptr, cols)
-        t = np.arange(spikes.shape[0]) * dt
-        return ChainRun(t, dt, {q: spikes[:, i] for i, q in enumerate(pops)},
-                        {q: occ[:, i, :] for i, q in enumerate(pops)}, every * dt,
-                        {q: int(sz[i]) for i, q in enumerate(pops)}, n_ev, t_burn, "step",
-                        n_sc)
+    else:
+        kick_dirty, occ_users = _dirty_masks(struct)
+        spikes, occ, _, _, n_ev = _chain_kernel(
+            n0, K0, float(t_end), float(dt), int(seed) % (2**32), P, S, struct.n_z, sz,
+            struct.col_pop, struct.col_from, struct.col_to, struct.coef, struct.col_feat,
+            struct.feat_z, struct.feat_z2, struct.mu, struct.sd, struct.eta0, struct.kick_m,
+            struct.kick_tgt,
+            struct.kick_src, pvals, tvals, every, kick_dirty, occ_users,
+        )
+        n_sc = 0
+    t = np.arange(spikes.shape[0]) * dt
+    return ChainRun(t, dt, {q: spikes[:, i] for i, q in enumerate(pops)},
+                    {q: occ[:, i, :] for i, q in enumerate(pops)}, every * dt,
+                    {q: int(sz[i]) for i, q in enumerate(pops)}, n_ev, t_burn,
+                    "step" if scheme == "step" else "exact", n_sc)
+
+
+def _dirty_masks(struct):
+    """Scheme "exact": which populations' rates change with kick state j (``kick_dirty``
+    (J, P)) and with the occupancies (``occ_users`` (P,)), to recompute only those."""
+    P, S = struct.n_pop, struct.n_states
     G = len(struct.mu)
     uses = np.zeros((max(G, 1), P), np.bool_)          # feature g enters rates of pop q
     for c in range(len(struct.col_pop)):
@@ -420,19 +436,7 @@ def simulate_chain(struct, sizes, t_end, seed, x0, dt, occ_dt, t_burn, scheme="e
             for j in range(J):
                 if struct.kick_m[j] == zi:
                     kick_dirty[j] |= uses[g]
-    spikes, occ, _, _, n_ev = _chain_kernel(
-        n0, K0, float(t_end), float(dt), int(seed) % (2**32), P, S, struct.n_z, sz,
-        struct.col_pop, struct.col_from, struct.col_to, struct.coef, struct.col_feat,
-        struct.feat_z, struct.feat_z2, struct.mu, struct.sd, struct.eta0, struct.kick_m,
-        struct.kick_tgt,
-        struct.kick_src, pvals, tvals, every, kick_dirty, occ_users,
-    )
-    nb = spikes.shape[0]
-    t = np.arange(nb) * dt
-    pops = struct.populations
-    return ChainRun(t, dt, {q: spikes[:, i] for i, q in enumerate(pops)},
-                    {q: occ[:, i, :] for i, q in enumerate(pops)}, every * dt,
-                    {q: int(sz[i]) for i, q in enumerate(pops)}, n_ev, t_burn)
+    return kick_dirty, occ_users
 
 
 def iterate_map(model, n_steps, x0=None, **params):
