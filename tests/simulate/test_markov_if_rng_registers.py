@@ -36,6 +36,8 @@ from simulate.markov_if.rng import (
     xo_uniform,
 )
 
+from .test_markov_if_rng import _chi2_discrete
+
 M = 200_000
 
 
@@ -84,24 +86,12 @@ def _row_draws(s_a, s_b, m, pp, h, K):
     return x, y
 
 
-def _chi2(x, pmf):
-    obs = np.bincount(x, minlength=len(pmf))
-    assert len(obs) == len(pmf)            # nothing outside the support
-    exp = pmf * len(x)
-    keep = exp >= 5
-    o = np.append(obs[keep], obs[~keep].sum())
-    e = np.append(exp[keep], exp[~keep].sum())
-    if e[-1] < 5:
-        o, e = o[:-1], e[:-1]
-    return stats.chisquare(o, e * o.sum() / e.sum()).pvalue
-
-
 @pytest.mark.parametrize("pp, h, K", [(0.0689, 20, 16), (0.3, 60, 6), (0.022, 1, 16)])
 def test_packed_alias_rows_same_draws_and_law(pp, h, K):
     # (0.3, 60, 6): mean 18 with 6 tabulated outcomes, so most draws go through the tail
     x, y = _row_draws(seed_state(12), seed_state(12), M, pp, h, K)
     assert np.array_equal(x, y)            # same uniforms -> same outcomes
-    assert _chi2(y, stats.binom.pmf(np.arange(h + 1), h, pp)) > 1e-4
+    assert _chi2_discrete(y, lambda k: stats.binom.pmf(k, h, pp), np.arange(h + 1)) > 1e-4
 
 
 @njit
@@ -127,7 +117,8 @@ def _fanout_draws(s, m, n_spk, p, N):
 @pytest.mark.parametrize("n_spk, p", [(1, 0.8), (3, 0.8), (40, 0.15)])
 def test_fanout_kicks_are_binomial(n_spk, p):
     x = _fanout_draws(seed_state(13), M // 100, n_spk, p, 100)
-    assert _chi2(x, stats.binom.pmf(np.arange(n_spk + 1), n_spk, p)) > 1e-4
+    assert _chi2_discrete(x, lambda k: stats.binom.pmf(k, n_spk, p),
+                          np.arange(n_spk + 1)) > 1e-4
     assert abs(x.mean() - n_spk * p) < 5 * math.sqrt(n_spk * p * (1 - p) / len(x))
 
 
