@@ -287,42 +287,35 @@ def one_step_check(trajectory, model, pop="E", t_burn=0.0, windows=(1, 10),
     return _one_step_summary(obs, mu, mup, windows, n_deciles, by, X, model, T)
 
 
-def _data_features(trajectory, model, t_burn):
-    """Reduced states (T, N), occupancy fractions per population, features X and their
-    standardised values Z at every sample after ``t_burn``, and the lag in samples."""
+def _pop_data(trajectory, model, pop, t_burn):
+    """Occupancy fractions per population, features X and their standardised values Z at every
+    sample after ``t_burn``, the observed entries into R of ``pop`` per lag window C_t (length
+    T = samples − lag), the number of states, the population's index and size. Occupancies and
+    entries in one pass (:func:`reduce.estimation.counting.snapshot_counts`)."""
     from .coarse import as_coarse_graining
+    from .counting import snapshot_counts
     from .features import Feature, sample_feature
 
     lut = as_coarse_graining(model.coarse_graining).lookup(np.asarray(trajectory["bins/coarse"]))
     st = np.asarray(trajectory["samples/t"], float)
     k0 = int(np.searchsorted(st, t_burn - 1e-9))
     L = int(round(model.lag / float(st[1] - st[0])))
-    red = lut[np.asarray(trajectory["coarse"][k0:])]
     S = len(model.labels)
-    occ_frac = {}
-    for q in model.populations:
-        off, n = trajectory.offsets[q], trajectory.sizes[q]
-        rq = red[:, off:off + n]
-        occ_frac[q] = np.stack([(rq == s).sum(axis=1) for s in range(S)], axis=1) / n
+    tpops = list(trajectory.populations)
+    raw = np.asarray(trajectory["coarse"][k0:])
+    pop_of = np.zeros(raw.shape[1], np.int64)
+    for i, q in enumerate(tpops):
+        pop_of[trajectory.offsets[q]:trajectory.offsets[q] + trajectory.sizes[q]] = i
+    C, keys, occ = snapshot_counts(raw, lut, pop_of, L, len(tpops), S)
+    occ_frac = {q: occ[:, tpops.index(q), :] / trajectory.sizes[q] for q in model.populations}
     X = np.column_stack([
         np.asarray(sample_feature(Feature(name), trajectory, occ_frac, model.labels,
-                                  model.rate_tau), float)[-len(red):]
-        for name in model.feature_names]) if model.feature_names else np.zeros((len(red), 0))
+                                  model.rate_tau), float)[-len(occ):]
+        for name in model.feature_names]) if model.feature_names else np.zeros((len(occ), 0))
     Z = (X - np.asarray(model.feature_mean)) / np.asarray(model.feature_sd)
-    return red, occ_frac, X, Z, L
-
-
-def _pop_data(trajectory, model, pop, t_burn):
-    """Occupancy fractions, features X, Z (as :func:`_data_features`), the observed entries
-    into R of ``pop`` per lag window C_t (length T = samples − lag), the number of states,
-    the population's index and size."""
-    red, occ_frac, X, Z, L = _data_features(trajectory, model, t_burn)
-    S = len(model.labels)
-    off, n = trajectory.offsets[pop], trajectory.sizes[pop]
-    rq = red[:, off:off + n]
-    T = len(rq) - L
-    obs = ((rq[L:] == S - 1) & (rq[:T] != S - 1)).sum(axis=1).astype(float)
-    return occ_frac, X, Z, obs, S, model.populations.index(pop), n
+    into_r = (keys[:, 0] == tpops.index(pop)) & (keys[:, 2] == S - 1)
+    obs = C[:, into_r].sum(axis=1).astype(float)
+    return occ_frac, X, Z, obs, S, model.populations.index(pop), trajectory.sizes[pop]
 
 
 def _one_step_summary(obs, mu, mup, windows, n_deciles, by, X, model, T):
