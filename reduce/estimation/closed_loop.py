@@ -80,6 +80,11 @@ def _rel(model_rates, net_rates):
     return {q: (model_rates[q] - net_rates[q]) / net_rates[q] for q in net_rates}
 
 
+def _net_mean(runs):
+    """Network rate (Hz) of E and I, mean over the runs at one p_ei."""
+    return {q: float(np.mean([tr.rates_hz[q] for tr in runs])) for q in ("E", "I")}
+
+
 def _hopf_points(model, lo, hi):
     from bifurcation import continue_equilibria
 
@@ -228,8 +233,7 @@ def main(argv=None):
                 if not lo <= p <= hi:
                     continue
                 r = _ode_rates(mp, p, a.ode_t, a.t_burn)
-                net = {q: float(np.mean([tr.rates_hz[q] for tr in trajs[p]]))
-                       for q in ("E", "I")}
+                net = _net_mean(trajs[p])
                 row = {"fit": [lo, hi], "p_ei": p, "role": "fit" if p in (lo, hi) else "test",
                        "ode": r, "network_mean": net, "rel_err": _rel(r, net)}
                 local.append(row)
@@ -247,8 +251,7 @@ def main(argv=None):
                 mh = _fit(wd / f"model_cv_{f}_without{hold:g}.h5",
                           [trajs[p][0] for p in fs if p != hold], features=f)
                 r = _ode_rates(mh, hold, a.ode_t, a.t_burn)
-                net = {q: float(np.mean([tr.rates_hz[q] for tr in trajs[hold]]))
-                       for q in ("E", "I")}
+                net = _net_mean(trajs[hold])
                 cv[f][str(hold)] = {"ode": r, "network_mean": net, "rel_err": _rel(r, net)}
                 print("cv", f, hold, json.dumps(cv[f][str(hold)], default=float), flush=True)
             errs = [abs(e) for d in cv[f].values() if d["rel_err"] for e in d["rel_err"].values()]
