@@ -134,6 +134,12 @@ def isi_cv(obj, t_start: float | None = None, t_stop: float | None = None,
     """
     min_spikes = check_positive_int("min_spikes", min_spikes, 3)
     ts, ids, sizes, _, _ = _window(obj, t_start, t_stop)
+    return _split(_cv_and_counts(ts, ids, sizes, min_spikes)[0], sizes)
+
+
+def _cv_and_counts(ts, ids, sizes, min_spikes):
+    """Per-neuron ISI CV (NaN below ``min_spikes``) and spike count of windowed spikes, both
+    over all neurons in id order (:func:`isi_cv`)."""
     n_tot = int(sum(sizes.values()))
     order = np.lexsort((ts, ids))
     ts, ids = ts[order], ids[order]
@@ -151,7 +157,7 @@ def isi_cv(obj, t_start: float | None = None, t_stop: float | None = None,
         var = np.where(ok, s2 / np.maximum(m, 1) - mean**2, np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             cv = np.where(ok, np.sqrt(np.maximum(var, 0.0)) / mean, np.nan)
-    return _split(cv, sizes)
+    return cv, counts
 
 
 def isi_cv_summary(obj, pop: str = "E", t_start: float | None = None,
@@ -199,13 +205,12 @@ def isi_cv_summary(obj, pop: str = "E", t_start: float | None = None,
     (0.25, 4.0, 2)
     """
     min_spikes = check_positive_int("min_spikes", min_spikes, 3)
-    cvs = isi_cv(obj, t_start, t_stop, min_spikes)
-    if pop not in cvs:
-        raise ParameterError(f"pop = {pop!r} is not one of the populations {list(cvs)}")
-    counts = rate_distribution(obj, t_start, t_stop)
-    _, _, _, t0, t1 = _window(obj, t_start, t_stop)
-    cv = cvs[pop]
-    m = np.rint(counts[pop] * (t1 - t0) / 1000.0) - 1.0
+    ts, ids, sizes, _, _ = _window(obj, t_start, t_stop)
+    if pop not in sizes:
+        raise ParameterError(f"pop = {pop!r} is not one of the populations {list(sizes)}")
+    cvs, counts = _cv_and_counts(ts, ids, sizes, min_spikes)
+    cv = _split(cvs, sizes)[pop]
+    m = _split(counts - 1.0, sizes)[pop]
     if max_neurons is not None:
         max_neurons = check_positive_int("max_neurons", max_neurons, 1)
         cv, m = cv[:max_neurons], m[:max_neurons]
