@@ -58,6 +58,18 @@ __all__ = ["simulate_chain", "ChainRun", "iterate_map"]
 
 
 @njit(cache=True)
+def _z_of_counts(z, n, K, sizes, kick_m, kick_tgt):
+    """Fill the extended state z from counts: occupancy fractions n_{Q,s}/N_Q, kick means
+    K_QR/N_Q (the feature entries of z that are not kick means are left as they are)."""
+    n_pop, n_states = n.shape
+    for q in range(n_pop):
+        for s in range(n_states):
+            z[q * n_states + s] = n[q, s] / sizes[q]
+    for j in range(kick_m.shape[0]):
+        z[kick_m[j]] = K[j] / sizes[kick_tgt[j]]
+
+
+@njit(cache=True)
 def _chain_kernel(n0, K0, t_end, dt_rec, seed, n_pop, n_states, n_z, sizes, col_pop,
                   col_from, col_to, coef, col_feat, feat_z, feat_z2, mu, sd, eta0, kick_m,
                   kick_tgt,
@@ -83,11 +95,7 @@ def _chain_kernel(n0, K0, t_end, dt_rec, seed, n_pop, n_states, n_z, sizes, col_
         for q in range(n_pop):
             any_dirty = any_dirty or dirty[q]
         if any_dirty:
-            for q in range(n_pop):
-                for s in range(n_states):
-                    z[q * n_states + s] = n[q, s] / sizes[q]
-            for j in range(J):
-                z[kick_m[j]] = K[j] / sizes[kick_tgt[j]]
+            _z_of_counts(z, n, K, sizes, kick_m, kick_tgt)
             for c in range(C):
                 if not dirty[col_pop[c]]:
                     continue
@@ -202,20 +210,14 @@ def _step_kernel(n0, K0, n_steps, steps_per_bin, occ_every, tau, seed, n_pop, n_
     prob = np.zeros(C)
     delta = np.zeros((n_pop, n_states), np.int64)
     spk = np.zeros(n_pop, np.int64)
-    nf = np.zeros((n_pop, n_states))
-    kf = np.zeros(J)
+    z = np.zeros(n_z)
     n_events = 0
     rows_scaled = 0
     scaled = np.zeros(row_ptr.shape[0] - 1, np.bool_)
     for step in range(n_steps):
         if step % (steps_per_bin * occ_every) == 0:
             occ_rec[step // (steps_per_bin * occ_every)] = n
-        for q in range(n_pop):
-            for s in range(n_states):
-                nf[q, s] = n[q, s] / sizes[q]
-        for j in range(J):
-            kf[j] = K[j] / sizes[kick_tgt[j]]
-        z = _features_z(nf, kf, n_pop, n_states, n_z, kick_m)
+        _z_of_counts(z, n, K, sizes, kick_m, kick_tgt)
         r = _rates(z, coef, col_feat, feat_z, feat_z2, mu, sd, eta0)
         _row_probabilities(r, tau, row_ptr, row_cols, prob, scaled)
         delta[:, :] = 0
