@@ -687,6 +687,8 @@ class RenewalInputNeuron:
 
 def _statistics(spk, ptr, n_neurons, n_steps, dt, cv_window_ms, kind, nu_in, cv_in, wall):
     """Rate, pooled CV and windowed CV of the recorded spike steps (see the module)."""
+    from simulate.spike_stats import isi_cv_summary
+
     t_rec = n_steps * dt
     counts = np.diff(ptr).astype(float)
     rates = 1000.0 * counts / t_rec
@@ -696,22 +698,14 @@ def _statistics(spk, ptr, n_neurons, n_steps, dt, cv_window_ms, kind, nu_in, cv_
     owner = np.repeat(np.arange(n_neurons), np.diff(ptr))
     same = owner[1:] == owner[:-1]
     isi = np.diff(t)[same]
-    own = owner[1:][same]
     if isi.size >= 2:
         cv = float(isi.std() / isi.mean())
-        m = np.bincount(own, minlength=n_neurons).astype(float)
-        s1 = np.bincount(own, weights=isi, minlength=n_neurons)
-        s2 = np.bincount(own, weights=isi * isi, minlength=n_neurons)
-        ok = m >= 2
-        mu = s1[ok] / m[ok]
-        cvi = np.sqrt(np.maximum(s2[ok] / m[ok] - mu * mu, 0.0)) / mu
-        cv_se = float(cvi.std(ddof=1) / math.sqrt(cvi.size)) if cvi.size > 1 else math.nan
+        # SE from the per-neuron CVs (neurons with >= 3 spikes)
+        cv_se = isi_cv_summary((t, owner, n_neurons), "all", 0.0, t_rec, None, 3)["se"]
     else:
         cv, cv_se = math.nan, math.nan
     cvw, cvw_se = math.nan, math.nan
     if cv_window_ms is not None and t.size:
-        from simulate.spike_stats import isi_cv_summary
-
         n_win = int(t_rec // cv_window_ms)
         w = np.floor(t / cv_window_ms).astype(np.int64)
         keep = w < n_win
