@@ -280,7 +280,7 @@ class BrunelCase(CaseStudy):
             for dth in (-p["J"], p["J"]):
                 fs = Theory(g=g, eta=eta, J=p["J"], C_E=float(p["K"]), delay=p["delay"],
                             theta=20.0 + dth).self_consistent()
-                if fs.status == "ok" and len(fs.rates_hz):
+                if fs.success:
                     k = int(np.argmax(fs.stable)) if np.any(fs.stable) else 0
                     cv_shift.append(abs(float(np.asarray(fs.extra["cv"])[k]) - cv))
             out[(g, eta)] = {"status": "ok", "rate_hz": float(fp.rates_hz[i]), "cv": cv,

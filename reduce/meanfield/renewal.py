@@ -758,7 +758,7 @@ def brunel_renewal(g: float = 5.0, eta: float = 2.0, J: float = 0.1, C_E: int = 
     th = BrunelTheory(g=g, eta=eta, J=J, C_E=float(C_E), gamma=gamma, tau=tau, theta=theta,
                       v_r=v_r, tau_rp=tau_rp)
     fp = th.self_consistent()
-    if fp.status != "ok" or not len(fp.rates_hz):
+    if not fp.success:
         raise ParameterError(f"g = {g:g}, eta = {eta:g}: the Siegert self-consistency has no "
                              "solution to start from; give nu0_hz")
     i = int(np.argmax(fp.stable)) if np.any(fp.stable) else 0
@@ -814,7 +814,7 @@ def conductance_renewal(K: int = 1000, a: float = 0.01, g: float = 20.0, nu_x: f
                            e_e=e_e, e_i=e_i, theta=theta, v_r=v_r, tau_rp=tau_rp)
     fp = th.self_consistent()
     th_rate = th_cv = math.nan
-    if fp.status == "ok" and len(fp.rates_hz):
+    if fp.success:
         i = int(np.argmax(fp.stable)) if np.any(fp.stable) else 0
         th_rate, th_cv = float(fp.rates_hz[i]), float(fp.extra["cv"][i])
     if nu0_hz is None:
