@@ -51,7 +51,7 @@ import math
 import numpy as np
 from numba import njit
 
-from reduce.markov_approx.closure import row_maxent_work, row_uniform_widest
+from reduce.markov_approx.closure import WORK_ROWS, row_maxent_work, row_uniform_widest
 from reduce.markov_approx.ode import unpack
 from reduce.markov_approx.transitions import construct, input_moments
 
@@ -83,9 +83,10 @@ def _record(states, refr, i, n, Z, mom, R, tau, u, tmp):
 
 @njit(cache=True)
 def _row_buffers(n_edges, n_nodes):
-    """``C, G`` (per edge), unused derivative buffers and the closure work space."""
+    """``C, G`` (per edge), unused derivative buffers and the closure work space (all
+    ``WORK_ROWS`` rows, as in ``construct``: with fewer the closure allocates two per row)."""
     return (np.empty(n_edges), np.empty(n_edges), np.zeros((n_edges, 3)),
-            np.zeros((n_edges, 3)), np.empty((6, n_nodes)))
+            np.zeros((n_edges, 3)), np.empty((WORK_ROWS, n_nodes)))
 
 
 @njit(cache=True)
