@@ -88,6 +88,11 @@ def _grid(p):
     return [(float(g), float(e)) for g in p["g_values"] for e in p["eta_values"]]
 
 
+def _isi_edges(bin_ms=0.5, max_ms=300.0):
+    """Bin edges (ms) of the ISI histograms, network's and renewal theory's alike."""
+    return np.arange(0.0, max_ms + bin_ms / 2, bin_ms)
+
+
 def _isi_shape(act, t_burn, max_neurons=2000, bin_ms=0.5, max_ms=300.0):
     """Pooled ISI histogram (counts in ``bin_ms`` bins on [0, max_ms)) of the first
     ``max_neurons`` E neurons after ``t_burn`` and the lag-1 serial correlation coefficient
@@ -102,7 +107,7 @@ def _isi_shape(act, t_burn, max_neurons=2000, bin_ms=0.5, max_ms=300.0):
     ts, ids = ts[order], ids[order]
     same = ids[1:] == ids[:-1]
     isi, owner = np.diff(ts)[same], ids[1:][same]
-    edges = np.arange(0.0, max_ms + bin_ms / 2, bin_ms)
+    edges = _isi_edges(bin_ms, max_ms)
     hist = np.histogram(isi, edges)[0]
     if isi.size < 3:
         return hist, edges, float("nan")
@@ -189,7 +194,7 @@ def _renewal_task(task):
                          n_neurons=p["renewal_neurons"], t_sim=p["renewal_t_sim"],
                          cv_window_ms=p["t_end"] - p["t_burn"],
                          max_iter=p["renewal_max_iter"], seed=int(seed))
-    edges = np.arange(0.0, 300.0 + 0.25, 0.5)
+    edges = _isi_edges()
     first = res.history[0]
     return {"g": g, "eta": eta, **res.summary(),
             "isi_hist": np.histogram(res.isi_ms, edges)[0], "isi_edges_ms": edges,
