@@ -306,23 +306,23 @@ def main(argv=None):
     ap.add_argument("--schemes", nargs="+", default=["multinomial"])
     ap.add_argument("--t-end", type=float, default=3000.0)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--out", default="benchmarks/results/finite_size_vs_network.json")
+    ap.add_argument("--out", default=None,
+                    help="JSON file (default: benchmarks/results/finite_size_vs_network.json "
+                         "for compare, finite_size_seeds.json for seeds and table, "
+                         "finite_size_dt_convergence_seed<S>.json for dtconv)")
     a = ap.parse_args(argv)
     if a.what == "speed":
         speed()
     elif a.what == "table":
-        print(seeds_table(a.out if a.out != ap.get_default("out")
-                          else "benchmarks/results/finite_size_seeds.json"))
+        print(seeds_table(a.out or "benchmarks/results/finite_size_seeds.json"))
     elif a.what == "dtconv":
-        out = (a.out if a.out != ap.get_default("out")
-               else f"benchmarks/results/finite_size_dt_convergence_seed{a.seed}.json")
+        out = a.out or f"benchmarks/results/finite_size_dt_convergence_seed{a.seed}.json"
         dt_convergence(a.t_end if a.t_end != 3000.0 else 20000.0, a.seed, out)
     elif a.what == "seeds":
-        out = (a.out if a.out != ap.get_default("out")
-               else "benchmarks/results/finite_size_seeds.json")
-        seeds(a.t_end, a.seeds, out, tuple(a.schemes))
+        seeds(a.t_end, a.seeds, a.out or "benchmarks/results/finite_size_seeds.json",
+              tuple(a.schemes))
     else:
-        compare(a.t_end, a.seed, a.out)
+        compare(a.t_end, a.seed, a.out or "benchmarks/results/finite_size_vs_network.json")
 
 
 if __name__ == "__main__":
