@@ -276,15 +276,21 @@ def one_step_check(trajectory, model, pop="E", t_burn=0.0, windows=(1, 10),
     for c, (qq, a, b) in enumerate(model.keys):
         if qq != qi or b != S - 1:
             continue
-        eta = np.full(T, float(model.coef[c, 0]))
-        for k, g in enumerate(model.col_feat[c]):
-            if g >= 0:
-                eta += model.coef[c, k + 1] * Z[:T, g]
-        P = np.exp(np.minimum(eta, 700.0)) * model.lag
+        P = np.exp(np.minimum(_log_rate(model, c, Z[:T]), 700.0)) * model.lag
         m = occ_frac[pop][:T, a] * n * P
         mu += m
         mup += m * P
     return _one_step_summary(obs, mu, mup, windows, n_deciles, by, X, model, T)
+
+
+def _log_rate(model, c, Z):
+    """Uncapped log-rate β_c0 + Σ_k β_ck Z_g(c,k) of transition column c at every row of the
+    standardised features Z."""
+    eta = np.full(len(Z), float(model.coef[c, 0]))
+    for k, g in enumerate(model.col_feat[c]):
+        if g >= 0:
+            eta += model.coef[c, k + 1] * Z[:, g]
+    return eta
 
 
 def _pop_data(trajectory, model, pop, t_burn):
@@ -371,16 +377,13 @@ def step_vs_continuous(trajectory, model, pop="E", t_burn=0.0, every=10,
     eta0 = model.structure().eta0
     cols = [c for c, (qq, _a, _b) in enumerate(model.keys) if qq == qi]
     mu, nu = np.zeros(len(idx)), np.zeros(len(idx))
+    etas = {c: _log_rate(model, c, Z[idx]) for c in cols}
     mu_s05, mu_s1, expo_s1, s_sum_s1, expo = 0.0, 0.0, 0.0, 0.0, 0.0
     for j, t in enumerate(idx):
         R = np.zeros((S, S))
         for c in cols:
             _, a, b = model.keys[c]
-            eta = float(model.coef[c, 0])
-            for k, g in enumerate(model.col_feat[c]):
-                if g >= 0:
-                    eta += float(model.coef[c, k + 1]) * Z[t, g]
-            R[a, b] = np.exp(log_rate_cap(eta, eta0)[0])
+            R[a, b] = np.exp(log_rate_cap(etas[c][j], eta0)[0])
         nt = occ_frac[pop][t] * n
         P = R * tau
         srow = P.sum(axis=1)
