@@ -275,10 +275,10 @@ class BrunelCase(CaseStudy):
         for g, eta in _grid(p):
             th = Theory(g=g, eta=eta, J=p["J"], C_E=float(p["K"]), delay=p["delay"])
             fp = th.self_consistent()
-            if fp.status != "ok" or not len(fp.rates_hz):
+            if not fp.success:
                 out[(g, eta)] = {"status": fp.status, "message": fp.message}
                 continue
-            i = int(np.argmax(fp.stable)) if np.any(fp.stable) else 0
+            i = fp.selected_index()
             cv = float(np.asarray(fp.extra.get("cv", [np.nan]))[i])
             # shot-noise budget of the CV: threshold moved by one jump J either way
             cv_shift = []
@@ -286,7 +286,7 @@ class BrunelCase(CaseStudy):
                 fs = Theory(g=g, eta=eta, J=p["J"], C_E=float(p["K"]), delay=p["delay"],
                             theta=20.0 + dth).self_consistent()
                 if fs.success:
-                    k = int(np.argmax(fs.stable)) if np.any(fs.stable) else 0
+                    k = fs.selected_index()
                     cv_shift.append(abs(float(np.asarray(fs.extra["cv"])[k]) - cv))
             out[(g, eta)] = {"status": "ok", "rate_hz": float(fp.rates_hz[i]), "cv": cv,
                              "cv_budget_shot": max(cv_shift) if cv_shift else np.nan,

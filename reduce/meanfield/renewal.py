@@ -761,7 +761,7 @@ def brunel_renewal(g: float = 5.0, eta: float = 2.0, J: float = 0.1, C_E: int = 
     if not fp.success:
         raise ParameterError(f"g = {g:g}, eta = {eta:g}: the Siegert self-consistency has no "
                              "solution to start from; give nu0_hz")
-    i = int(np.argmax(fp.stable)) if np.any(fp.stable) else 0
+    i = fp.selected_index()
     nrn = RenewalInputNeuron("current", J=J, g=g, C_E=C_E, gamma=gamma, nu_x=th.nu_ext,
                              tau=tau, theta=theta, v_r=v_r, tau_rp=tau_rp, dt=dt)
     nu0 = float(fp.rates_hz[i]) if nu0_hz is None else nu0_hz
@@ -815,7 +815,7 @@ def conductance_renewal(K: int = 1000, a: float = 0.01, g: float = 20.0, nu_x: f
     fp = th.self_consistent()
     th_rate = th_cv = math.nan
     if fp.success:
-        i = int(np.argmax(fp.stable)) if np.any(fp.stable) else 0
+        i = fp.selected_index()
         th_rate, th_cv = float(fp.rates_hz[i]), float(fp.extra["cv"][i])
     if nu0_hz is None:
         if not np.isfinite(th_rate):

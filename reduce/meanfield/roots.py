@@ -54,6 +54,11 @@ class FixedPoints:
     def n(self) -> int:
         return int(self.rates_hz.size)
 
+    def selected_index(self) -> int:
+        """Index of the solution a theory reports: the lowest stable one, or the lowest
+        solution (index 0) when none is stable."""
+        return int(np.argmax(self.stable)) if np.any(self.stable) else 0
+
     def lowest_stable(self) -> float:
         """The lowest stable rate (Hz), or ``None`` if no solution is stable."""
         s = self.rates_hz[self.stable]

@@ -66,7 +66,7 @@ def theory_point(K, scaling, nu_sim=None):
     for noise in ("additive", "multiplicative"):
         th = ConductanceTheory(K=K, a=a, nu_x=NU_X, noise=noise)
         fp = th.self_consistent()
-        i = int(np.argmax(fp.stable)) if np.any(fp.stable) else 0
+        i = fp.selected_index()
         out[noise] = {"rate_hz": float(fp.rates_hz[i]), "cv": float(fp.extra["cv"][i]),
                       "n_solutions": int(len(fp.rates_hz))}
         if nu_sim is not None:
